@@ -1,0 +1,1 @@
+"""The `air` command line: parses arguments, calls the runtime, prints."""

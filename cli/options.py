@@ -1,0 +1,51 @@
+"""Options every command shares, kept as one frozen object on the click context."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from runtime import defaults
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True, slots=True)
+class CliOptions:
+    config_dir: Path
+    color: bool
+    verbosity: int  # 1 normal; 0 quiet; 2+ verbose
+    traceback: bool = False
+
+
+def resolve_color(choice: str, stream: Any = None) -> bool:
+    if choice == "always":
+        return True
+    if choice == "never" or os.environ.get("NO_COLOR"):
+        return False
+    stream = stream or sys.stdout
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+pass_options = click.make_pass_decorator(CliOptions)
+
+
+def _override_config(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    """`air validate --config DIR` works as well as `air --config DIR validate`."""
+    if value is not None and isinstance(ctx.obj, CliOptions):
+        ctx.obj = replace(ctx.obj, config_dir=value)
+
+
+def config_option(function: F) -> F:
+    return click.option(
+        "--config", "config_dir", type=click.Path(path_type=Path, file_okay=False),
+        default=None, expose_value=False, is_eager=False, callback=_override_config,
+        help="Config directory with queues.yaml and schedules.yaml "
+             f"[env AIR_CONFIG_DIR; default ./{defaults.CONFIG_DIR}].",
+    )(function)

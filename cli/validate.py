@@ -1,0 +1,51 @@
+"""`air validate`: lint the config for review, pre-commit and CI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import click
+
+from cli import exit_codes
+from cli.options import CliOptions, config_option, pass_options
+from runtime.reporters import REPORTERS
+from runtime.validate import validate as run_validation
+
+EPILOG = """\b
+Examples:
+  air validate                          check ./config
+  air validate --config deploy/config   check another directory
+  air validate --format github          annotations for a GitHub Actions job
+  air validate --format json | jq .     machine-readable report
+\b
+Exit status: 0 no errors (warnings allowed), 1 errors in the config,
+2 usage error or a file that cannot be read.
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ValidateOptions:
+    cli: CliOptions
+    format: str
+
+
+@click.command(epilog=EPILOG)
+@config_option
+@click.option("--format", "output_format", type=click.Choice(sorted(REPORTERS)), default="text",
+              show_default=True, help="Report format.")
+@pass_options
+def validate(options: CliOptions, output_format: str) -> None:
+    """Check queues.yaml and schedules.yaml: syntax, schema, references, limits, schedules."""
+    code = execute(ValidateOptions(cli=options, format=output_format))
+    if code:
+        raise click.exceptions.Exit(code)
+
+
+def execute(opts: ValidateOptions) -> int:
+    result = run_validation(opts.cli.config_dir)
+    if opts.format != "text" or opts.cli.verbosity > 0 or not result.report.ok:
+        text = REPORTERS[opts.format](result.report, color=opts.cli.color)
+        click.echo(text, nl=False)
+    if result.unreadable:
+        return exit_codes.USAGE_ERROR
+    return exit_codes.OK if result.report.ok else exit_codes.CONFIG_ERROR

@@ -1,0 +1,94 @@
+"""Cron expressions and time zones: validation and fire times.
+
+`air validate`, `air schedule` and `air beat` all use these functions, so the times beat fires are
+exactly the times `air schedule` prints. Daylight-saving rules, as in Vixie cron: a fixed-time job
+whose wall-clock time is skipped (spring forward) fires right after the gap; one whose time occurs
+twice (fall back) fires once. Jobs with `*` in the hour field follow real elapsed hours.
+"""
+
+from __future__ import annotations
+
+import difflib
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from croniter import croniter
+from croniter.croniter import CroniterBadDateError, CroniterError
+
+NICKNAMES = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
+_EXPANSIONS = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
+               "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *",
+               "@hourly": "0 * * * *"}
+
+
+def normalize(expression: str) -> str:
+    """Collapse whitespace and expand @nicknames to their five fields."""
+    text = " ".join(expression.split())
+    return _EXPANSIONS.get(text, text)
+
+
+def expression_problem(expression: str) -> str | None:
+    """Why a cron expression is invalid, or None when it is valid."""
+    text = " ".join(expression.split())
+    if text.startswith("@"):
+        return None if text in NICKNAMES else f"unknown nickname (use one of {', '.join(NICKNAMES)})"
+    fields = text.split(" ")
+    if len(fields) != 5:
+        return f"it has {len(fields)} field{'s' if len(fields) != 1 else ''}; cron needs 5"
+    try:
+        croniter(text)
+    except (CroniterError, ValueError, KeyError, IndexError) as exc:
+        return str(exc).replace(f"[{text}] ", "") or "not a cron expression"
+    return None
+
+
+@cache
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def timezone_problem(name: str) -> str | None:
+    """A hint when `name` is not an IANA time zone, else None."""
+    try:
+        zone(name)
+        return None
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        close = difflib.get_close_matches(name, sorted(available_timezones()), n=1, cutoff=0.6)
+        prefix = f"did you mean '{close[0]}'? " if close else ""
+        return prefix + "use an IANA name such as UTC, Europe/Berlin or America/New_York"
+
+
+def next_fires(expression: str, timezone: str, after: datetime, count: int) -> list[datetime]:
+    """The next `count` fire times strictly after `after`, as aware datetimes in `timezone`.
+
+    Raises ValueError when the expression never fires.
+    """
+    text = normalize(expression)
+    tz = zone(timezone)
+    fixed_hour = text.split(" ")[1] != "*"
+    iterator = croniter(text, after.astimezone(tz))
+    fires: list[datetime] = []
+    last_wall: datetime | None = None
+    while len(fires) < count:
+        try:
+            fire = iterator.get_next(datetime)
+        except CroniterBadDateError as exc:
+            raise ValueError(f"'{expression}' never fires") from exc
+        wall = fire.replace(tzinfo=None)
+        if fixed_hour and last_wall == wall:
+            continue  # the repeated hour after a fall-back change: already fired at this time
+        last_wall = wall
+        fires.append(fire)
+    return fires
+
+
+def shortest_gap(expression: str, timezone: str, samples: int = 48) -> timedelta | None:
+    """The shortest time between consecutive fires over the next `samples` fires; None if it
+    never fires. Enough to tell whether runs of a task can overlap."""
+    try:
+        fires = next_fires(expression, timezone, datetime.now(UTC), samples)
+    except ValueError:
+        return None
+    gaps = [b - a for a, b in zip(fires, fires[1:], strict=False)]
+    return min(gaps) if gaps else timedelta(days=365)

@@ -1,0 +1,61 @@
+"""Every default value of the config, in one place.
+
+The JSON Schemas repeat these as `default` keywords for editors; a unit test keeps the two equal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+CONFIG_DIR = "config"
+QUEUES_FILE = "queues.yaml"
+SCHEDULES_FILE = "schedules.yaml"
+
+IMPORTS: tuple[str, ...] = ("tasks",)
+
+BROKER: dict[str, Any] = {
+    "url": "redis://127.0.0.1:6379/0",
+    # result_backend defaults to the broker URL itself (see model.py)
+    "visibility_timeout": "1h",
+    "result_expires": "1d",
+}
+
+POOL: dict[str, Any] = {
+    "concurrency": 1,
+    "max_tasks_per_child": None,
+    "max_memory_per_child": None,
+    # One message reserved per process: a backlog of low-priority work never sits in a worker's
+    # buffer in front of urgent work that arrives later.
+    "prefetch_multiplier": 1,
+    "pool": "prefork",
+    "autoscale": None,
+}
+
+TASK: dict[str, Any] = {
+    "queue": "default",
+    "acks_late": True,
+    "time_limit": None,
+    "rate_limit": None,
+    "expires": None,
+    "dead_letter": True,
+    "description": "",
+}
+
+RETRY: dict[str, Any] = {
+    "max": 3,
+    "backoff": "exponential",
+    "initial": "2s",
+    "max_delay": "10m",
+    "jitter": True,
+    "errors": ["Exception"],
+}
+
+TIMEZONE = "UTC"
+
+SCHEDULE: dict[str, Any] = {
+    "args": [],
+    "kwargs": {},
+    "overlap": "allow",
+    "enabled": True,
+    "description": "",
+}
