@@ -45,9 +45,11 @@ def cli(ctx: click.Context, config_dir: Path, color: str, verbose: int, quiet: i
 
 def _register() -> None:
     # Command modules import Celery only inside their functions: `air validate` stays fast.
-    from cli import validate
+    from cli import dead, inspect, run, send, up, validate
 
-    cli.add_command(validate.validate)
+    for command in (validate.validate, inspect.show, inspect.pools, inspect.schedule, run.run,
+                    run.beat, send.send, up.up, dead.dead):
+        cli.add_command(command)
 
 
 _register()

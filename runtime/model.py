@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from runtime import defaults
+from runtime import backoff, defaults
 from runtime import pointer as ptr
 from runtime.units import Rate, parse_duration, parse_rate, parse_size_kib
 
@@ -49,15 +49,8 @@ class RetryPolicy:
 
     def delay(self, retries: int, rng: random.Random | None = None) -> float:
         """Seconds to wait before retry number `retries + 1` (retries counts those done)."""
-        if self.backoff == "none":
-            return 0.0
-        base = self.initial.total_seconds()
-        if self.backoff == "exponential":
-            base *= 2 ** min(retries, 62)
-        base = min(base, self.max_delay.total_seconds())
-        if self.jitter:
-            base *= 0.5 + (rng or random).random() / 2
-        return base
+        return backoff.delay(self.backoff, self.initial.total_seconds(),
+                             self.max_delay.total_seconds(), self.jitter, retries, rng)
 
     def worst_delay(self) -> timedelta:
         """The longest delay this policy can ask for (jitter only shortens delays)."""
@@ -65,7 +58,9 @@ class RetryPolicy:
             return timedelta(0)
         if self.backoff == "fixed":
             return min(self.initial, self.max_delay)
-        return min(self.initial * 2 ** min(self.max - 1, 62), self.max_delay)
+        # In float seconds: initial * 2**62 overflows timedelta long before max_delay caps it.
+        grown = self.initial.total_seconds() * 2 ** min(self.max - 1, 62)
+        return min(timedelta(seconds=min(grown, self.max_delay.total_seconds())), self.max_delay)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

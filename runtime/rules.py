@@ -43,7 +43,7 @@ def did_you_mean(name: str, choices: Iterable[str], label: str) -> str:
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     shown = ", ".join(names[:LISTED]) + (f", ... ({len(names)} in all)" if len(names) > LISTED
                                          else "")
-    listing = f"{label}: {shown}" if names else f"no {label} are declared"
+    listing = f"{label}: {shown}" if names else f"no {label.removeprefix('declared ')} are declared"
     return f"did you mean '{close[0]}'? {listing}" if close else listing
 
 
@@ -191,7 +191,12 @@ def schedule_timing(ctx: Context) -> Iterator[Diagnostic]:
         longest = task.time_limit.hard or task.time_limit.soft
         if longest is None:
             continue
-        period = schedule.every or cron.shortest_gap(schedule.cron or "", schedule.timezone)
+        if schedule.every is not None:
+            period: timedelta | None = schedule.every
+        elif schedule.cron is not None:
+            period = cron.shortest_gap(schedule.cron, schedule.timezone)
+        else:  # neither, or one the schema rejected: nothing to time
+            continue
         if period is not None and period < longest:
             yield ctx.warning("AIR403", f"schedule '{schedule.name}' fires every "
                               f"{format_duration(period)} but task '{task.name}' may run for "

@@ -85,12 +85,13 @@ def _diagnose(doc: Document, kind: str, error: ValidationError) -> Iterator[Diag
         yield doc.error("AIR105", f"{what} must be {bound} {error.validator_value}, "
                                   f"not {_show(value)}", pointer,
                         hint=error.schema.get("description"))
+    elif "propertyNames" in error.relative_schema_path:
+        # Checked before `pattern`: a bad name is reported at its key, not at the parent mapping.
+        hint = _PATTERN_HINTS[_pattern_kind(error.schema) or "name"]
+        yield doc.error("AIR106", f"name {_show(value)} in {what} is not a valid name",
+                        ptr.join(pointer, str(value)), key=True, hint=hint)
     elif keyword == "pattern" or (keyword == "anyOf" and _pattern_kind(error.schema)):
         yield _malformed(doc, error, pointer, what)
-    elif keyword == "propertyNames" or (error.relative_schema_path and "propertyNames" in
-                                        error.relative_schema_path):
-        yield doc.error("AIR106", f"name '{value}' in {_describe(pointer)} is not a valid name",
-                        ptr.join(pointer, str(value)), key=True, hint=_PATTERN_HINTS["name"])
     elif keyword == "oneOf" and isinstance(value, dict) and "task" in error.schema.get(
             "properties", {}):
         yield from _cron_or_every(doc, pointer, what, value)

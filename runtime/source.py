@@ -145,7 +145,7 @@ def load_bytes(raw: bytes | str, display: str, env: Mapping[str, str] | None = N
                                   "a missing ':' or bracket)"))
         return doc
     except yaml.YAMLError as exc:  # ReaderError: a character YAML does not allow
-        doc.values[""] = _position(text, getattr(exc, "position", 0))
+        doc.values[""] = _position(text, _char_index(text, getattr(exc, "position", 0)))
         reason = str(exc).splitlines()[0]
         doc.report(doc.error("AIR001", f"YAML syntax error: {reason}",
                              hint="remove control characters; the file must be UTF-8 text"))
@@ -183,12 +183,22 @@ def _compose(text: str) -> list[yaml.Node]:
 
 def _decode(raw: bytes | str, doc: Document) -> str | None:
     if isinstance(raw, str):
+        try:
+            raw.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate: not text any file can hold
+            doc.values[""] = _position(raw, exc.start)
+            doc.report(doc.error("AIR001", f"the text is not valid Unicode "
+                                 f"(U+{ord(raw[exc.start]):04X})", hint="save the file as UTF-8"))
+            return None
         return raw
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        doc.values[""] = _position(raw[: exc.start].decode("utf-8", "replace"), exc.start)
-        doc.report(doc.error("AIR001", f"the file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
+        # exc.object is the input after any BOM, and exc.start a byte offset into it.
+        before = exc.object[: exc.start].decode("utf-8", "replace")
+        doc.values[""] = _position(before, len(before))
+        doc.report(doc.error("AIR001", f"the file is not valid UTF-8 "
+                                       f"(byte 0x{exc.object[exc.start]:02x})",
                              hint="save the file as UTF-8"))
         return None
 
@@ -196,6 +206,14 @@ def _decode(raw: bytes | str, doc: Document) -> str | None:
 def _position(text: str, index: int) -> Mark:
     before = text[:index]
     return Mark(before.count("\n") + 1, index - (before.rfind("\n") + 1) + 1)
+
+
+def _char_index(text: str, position: int) -> int:
+    """libyaml reports a reader error's position in bytes of the UTF-8 text; make it a
+    character index (PyYAML's pure-Python reader already counts characters)."""
+    if not issubclass(_CoreLoader, getattr(yaml, "CSafeLoader", ())):
+        return position
+    return len(text.encode("utf-8")[:position].decode("utf-8", "ignore"))
 
 
 def _mark(node: yaml.Node) -> Mark:
@@ -254,7 +272,7 @@ class _Builder:
 
     def _mapping(self, node: yaml.MappingNode, pointer: str) -> dict[str, Any]:
         result: dict[str, Any] = {}
-        for key_node, value_node, explicit in self._pairs(node, explicit=True):
+        for key_node, value_node, explicit in self._pairs(node, pointer, explicit=True):
             if not isinstance(key_node, yaml.ScalarNode):
                 self.doc.values[pointer + "/"] = _mark(key_node)
                 self.doc.report(self.doc.error(
@@ -276,7 +294,7 @@ class _Builder:
             result[key] = self.build(value_node, child)
         return result
 
-    def _pairs(self, node: yaml.MappingNode, *, explicit: bool) -> Iterator[
+    def _pairs(self, node: yaml.MappingNode, pointer: str, *, explicit: bool) -> Iterator[
             tuple[yaml.Node, yaml.Node, bool]]:
         """Key/value nodes of a mapping, explicit keys first, then those of `<<` merge sources."""
         merges = []
@@ -288,17 +306,24 @@ class _Builder:
         for merge in merges:
             sources = merge.value if isinstance(merge, yaml.SequenceNode) else [merge]
             for source in sources:
-                if not isinstance(source, yaml.MappingNode) or id(source) in self.active:
+                if id(source) in self.active:
+                    self.doc.report(Diagnostic(
+                        severity=Severity.ERROR, code="AIR004",
+                        message="recursive alias: a '<<' merge key merges a mapping into itself",
+                        file=self.doc.path, line=_mark(source).line, col=_mark(source).col,
+                        pointer=pointer, hint="an anchor cannot be used inside its own value"))
+                    continue
+                if not isinstance(source, yaml.MappingNode):
                     self.doc.report(Diagnostic(
                         severity=Severity.ERROR, code="AIR003",
                         message="a '<<' merge key needs a mapping or a list of mappings",
                         file=self.doc.path, line=_mark(source).line, col=_mark(source).col,
-                        hint="merge an anchored mapping: '<<: *defaults'"))
+                        pointer=pointer, hint="merge an anchored mapping: '<<: *defaults'"))
                     continue
                 self._count(source, "")
                 self.active.add(id(source))
                 try:
-                    yield from self._pairs(source, explicit=False)
+                    yield from self._pairs(source, pointer, explicit=False)
                 finally:
                     self.active.discard(id(source))
 

@@ -10,7 +10,10 @@ from pathlib import Path
 from runtime import defaults, rules, schema
 from runtime import pointer as ptr
 from runtime.diagnostics import Diagnostic, Report
+from runtime.compile import compile_plan
+from runtime.errors import ConfigError, UsageError
 from runtime.model import Config, build
+from runtime.plan import Plan
 from runtime.source import Document, load_file
 
 KINDS = {"queues": defaults.QUEUES_FILE, "schedules": defaults.SCHEDULES_FILE}
@@ -38,7 +41,11 @@ def validate(config_dir: Path, env: Mapping[str, str] | None = None) -> Validati
         docs[kind] = doc
         report.extend(doc.diagnostics)
         if doc.data is not None:
-            found = schema.check(doc, kind)
+            # A value the loader already rejected (a tag, an unset variable) was read as null;
+            # the schema would only add a misleading "must be ..., not null" at the same place.
+            replaced = {d.pointer for d in doc.diagnostics
+                        if d.code in ("AIR003", "AIR005") and _is_null(doc.data, d.pointer)}
+            found = [d for d in schema.check(doc, kind) if d.pointer not in replaced]
             schema_errors.extend(found)
             report.extend(found)
     config = build(docs["queues"].path, docs["queues"].data,
@@ -49,21 +56,51 @@ def validate(config_dir: Path, env: Mapping[str, str] | None = None) -> Validati
     return Validation(report, config, docs)
 
 
+def load_plan(config_dir: Path, env: Mapping[str, str] | None = None) -> tuple[Plan, Validation]:
+    """Validate and compile; raise when the config cannot be used. Warnings pass through."""
+    result = validate(config_dir, env)
+    if result.unreadable:
+        raise InvalidConfig(result, usage=True)
+    if not result.report.ok:
+        raise InvalidConfig(result)
+    return compile_plan(result.config), result
+
+
+class InvalidConfig(ConfigError):
+    """Raised when the config has errors; carries the full report for printing."""
+
+    def __init__(self, validation: Validation, *, usage: bool = False) -> None:
+        report = validation.report
+        super().__init__(f"the config has {report.errors} error{'s' if report.errors != 1 else ''}",
+                         hint="fix the problems listed above; `air validate` checks again")
+        self.validation = validation
+        if usage:
+            self.exit_code = UsageError.exit_code
+
+
+def _is_null(data: object, pointer: str) -> bool:
+    for token in ptr.split(pointer):
+        if isinstance(data, dict):
+            data = data.get(token)
+        elif isinstance(data, list) and token.isdigit() and int(token) < len(data):
+            data = data[int(token)]
+        else:
+            return False
+    return data is None
+
+
 def _shadowed(found: Diagnostic, schema_errors: list[Diagnostic]) -> bool:
-    """A rule finding about an entry whose shape is already wrong would only repeat the
-    schema error (the model filled the bad value with a default), so it is dropped."""
-    entry = _entry(found.pointer)
+    """A rule finding at, inside or around a value the schema rejected would only repeat the
+    schema error (the model filled the bad value with a default), so it is dropped. Unknown
+    and missing keys replace no value, so they hide nothing: an unrelated error elsewhere in
+    the same entry is still reported in the same run."""
     for error in schema_errors:
-        if error.file != found.file:
+        if error.file != found.file or error.code in ("AIR101", "AIR102"):
             continue
-        if _entry(error.pointer) == entry or found.pointer.startswith(error.pointer + "/") or (
-                error.pointer == ""):
+        a, b = found.pointer, error.pointer
+        if a == b or a.startswith(b + "/") or b.startswith(a + "/"):
             return True
     return False
-
-
-def _entry(pointer: str) -> str:
-    return ptr.build(ptr.split(pointer)[:2])
 
 
 def display_path(path: Path) -> str:

@@ -1,0 +1,98 @@
+"""Helpers the commands share: load the plan (printing diagnostics), reach the broker."""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from cli.options import CliOptions
+from runtime.diagnostics import Report, Severity
+from runtime.errors import BrokerUnreachable, UsageError
+from runtime.plan import Plan
+from runtime.reporters import render_text
+from runtime.validate import InvalidConfig, load_plan
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+
+def plan_or_fail(options: CliOptions, *, warnings: bool = False) -> Plan:
+    """The compiled plan; on config errors print every diagnostic to stderr and stop."""
+    try:
+        plan, result = load_plan(options.config_dir)
+    except InvalidConfig as exc:
+        click.echo(render_text(exc.validation.report, color=options.color), err=True, nl=False)
+        raise
+    if warnings and result.report.warnings and options.verbosity > 0:
+        only = Report([d for d in result.report if d.severity is Severity.WARNING])
+        click.echo(render_text(only, color=options.color), err=True, nl=False)
+    return plan
+
+
+def pick(name: str, choices: Iterable[str], noun: str) -> str:
+    """`name` if it is one of `choices`, else a usage error with a did-you-mean hint."""
+    names = sorted(choices)
+    if name in names:
+        return name
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    hint = (f"did you mean '{close[0]}'? " if close else "") + f"{noun}s: {', '.join(names)}"
+    raise UsageError(f"unknown {noun} '{name}'", hint=hint)
+
+
+def ping_broker(url: str, timeout: float = 3.0) -> None:
+    """Fail fast, with exit code 3, when Redis does not answer."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    try:
+        client.ping()
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+        raise BrokerUnreachable(f"the broker at {redact(url)} does not answer: {exc}",
+                                hint="start Redis, or run `air up`, which starts one") from None
+    finally:
+        client.close()
+
+
+def redact(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return url.replace(f":{parts.password}@", ":***@") if parts.password else url
+
+
+def celery_app(plan: Plan) -> Celery:
+    from runtime.app import create_app
+
+    return create_app(plan)
+
+
+def echo_table(rows: list[list[str]], header: list[str]) -> None:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        click.echo("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True))
+                   .rstrip())
+
+
+def interpreter_argv(argv: tuple[str, ...] | list[str]) -> list[str]:
+    """`celery ...` -> `<this python> -m celery ...`, so the venv's Celery runs."""
+    return [sys.executable, "-m", *argv] if argv and argv[0] == "celery" else list(argv)
+
+
+def as_json_arg(value: str | None, name: str, kind: type) -> Any:
+    import json
+
+    if value is None:
+        return kind()
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{name} is not valid JSON: {exc}",
+                         hint=f"example: {name} '[1, \"a\"]'" if kind is list else
+                         f"example: {name} '{{\"user_id\": 1}}'") from None
+    if not isinstance(parsed, kind):
+        raise UsageError(f"{name} must be a JSON {'list' if kind is list else 'object'}")
+    return parsed

@@ -1,0 +1,116 @@
+"""`air dead`: inspect, replay and purge the dead-letter store."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+import click
+
+from cli.common import celery_app, echo_table, ping_broker, plan_or_fail
+from cli.options import CliOptions, config_option, pass_options
+from runtime.deadletter import DeadLetter, DeadLetterStore
+from runtime.errors import UsageError
+from runtime.plan import Plan
+
+EPILOG = """\b
+Examples:
+  air dead list                         newest failures first
+  air dead show 3f6c...                 one entry with its traceback
+  air dead replay 3f6c...               send it again (a new task id)
+  air dead replay --all --task sync.email
+  air dead purge --task debug --yes
+"""
+
+
+@click.group(epilog=EPILOG)
+def dead() -> None:
+    """Tasks that ended without success: list, show, replay, purge."""
+
+
+def _store(options: CliOptions) -> tuple[Plan, DeadLetterStore]:
+    plan = plan_or_fail(options)
+    url = plan.celery["broker_url"]
+    ping_broker(url)
+    return plan, DeadLetterStore.from_url(url)
+
+
+@dead.command("list")
+@config_option
+@click.option("--task", help="Only this task name.")
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True,
+              help="At most this many entries.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+@pass_options
+def list_letters(options: CliOptions, task: str | None, limit: int, output_format: str) -> None:
+    """List dead letters, newest first."""
+    _, store = _store(options)
+    letters = store.list(limit=limit, task=task)
+    if output_format == "json":
+        click.echo(json.dumps([asdict(letter) for letter in letters], indent=2))
+        return
+    rows = [[_time(x.failed_at), x.id, x.task, x.reason, str(x.retries),
+             f"{x.exception}: {x.message}"[:60]] for x in letters]
+    echo_table(rows, ["FAILED AT (UTC)", "ID", "TASK", "REASON", "RETRIES", "ERROR"])
+    click.echo(f"{len(letters)} shown, {store.count()} in the store", err=True)
+
+
+@dead.command("show")
+@config_option
+@click.argument("task_id")
+@pass_options
+def show_letter(options: CliOptions, task_id: str) -> None:
+    """Show one dead letter in full, traceback included."""
+    _, store = _store(options)
+    click.echo(json.dumps(asdict(_get(store, task_id)), indent=2))
+
+
+@dead.command("replay")
+@config_option
+@click.argument("task_ids", nargs=-1)
+@click.option("--all", "replay_all", is_flag=True, help="Replay every entry (see --task).")
+@click.option("--task", help="With --all: only this task name.")
+@pass_options
+def replay(options: CliOptions, task_ids: tuple[str, ...], replay_all: bool,
+           task: str | None) -> None:
+    """Send dead letters again with their arguments, routed by the current config."""
+    plan, store = _store(options)
+    if replay_all == bool(task_ids):
+        raise UsageError("give task ids or --all, not both and not neither")
+    letters = (store.list(limit=store.count() or 1, task=task) if replay_all
+               else [_get(store, i) for i in task_ids])
+    app = celery_app(plan)
+    for letter in letters:
+        policy = plan.tasks.get(letter.task)
+        result = app.send_task(letter.task, args=letter.args, kwargs=letter.kwargs,
+                               expires=policy.expires if policy else None)
+        store.remove(letter.id)
+        click.echo(f"replayed {letter.task}[{letter.id}] as {result.id}")
+    click.echo(f"{len(letters)} replayed", err=True)
+
+
+@dead.command("purge")
+@config_option
+@click.option("--task", help="Only this task name.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_options
+def purge(options: CliOptions, task: str | None, yes: bool) -> None:
+    """Delete dead letters for good."""
+    _, store = _store(options)
+    what = f"dead letters of {task}" if task else "all dead letters"
+    if not yes:
+        click.confirm(f"delete {what}?", abort=True, err=True)
+    click.echo(f"{store.purge(task=task)} deleted")
+
+
+def _get(store: DeadLetterStore, task_id: str) -> DeadLetter:
+    letter = store.get(task_id)
+    if letter is None:
+        raise UsageError(f"no dead letter with id {task_id}", hint="`air dead list` shows them")
+    return letter
+
+
+def _time(stamp: float) -> str:
+    return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d %H:%M:%S")

@@ -1,0 +1,52 @@
+"""The Celery app, built from the compiled plan. `celery -A runtime.app` loads it from here."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from celery import Celery
+from kombu import Queue
+
+from runtime import defaults, hooks
+from runtime.plan import Plan
+from runtime.reporters import render_text
+from runtime.validate import InvalidConfig, load_plan
+
+
+def create_app(plan: Plan) -> Celery:
+    app = Celery("air", task_cls="runtime.task:AirTask", set_as_current=True)
+    app.conf.update(plan.celery)
+    app.conf.task_queues = [Queue(q.name, routing_key=q.name) for q in plan.queues]
+    app.conf.imports = list(plan.imports)
+    app.air_plan = plan
+    hooks.install(app)
+    return app
+
+
+def config_dir() -> Path:
+    return Path(os.environ.get("AIR_CONFIG_DIR") or defaults.CONFIG_DIR)
+
+
+def _from_environment() -> Celery:
+    try:
+        plan, _ = load_plan(config_dir())
+    except InvalidConfig as exc:
+        sys.stderr.write(render_text(exc.validation.report))
+        sys.stderr.write(f"error: {exc.message}\n")
+        raise SystemExit(exc.exit_code) from None
+    return create_app(plan)
+
+
+_app: list[Celery] = []
+
+
+def __getattr__(name: str) -> Any:
+    """`runtime.app.app` is built on first use, from AIR_CONFIG_DIR (default ./config)."""
+    if name in ("app", "celery"):
+        if not _app:
+            _app.append(_from_environment())
+        return _app[0]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

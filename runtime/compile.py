@@ -1,0 +1,200 @@
+"""Compile a validated config into a Plan: Celery settings, worker command lines, beat entries.
+
+Pure: no I/O and no Celery import. Every setting here answers a known trap of Celery/kombu 5.7
+on Redis; the comments say which.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from runtime.model import Config, Pool, Schedule, Task
+from runtime.plan import Plan, QueuePlan, RetryPlan, ScheduleEntry, TaskPlan, WorkerPlan
+from runtime.units import redis_priority
+
+APP = "runtime.app"  # the module `celery -A` loads; it builds the app from this same plan
+
+# kombu's Redis transport keeps one list per priority step; its default [0, 3, 6, 9] folds
+# ten priorities into four buckets. Ten steps keep every air priority distinct.
+PRIORITY_STEPS = list(range(10))
+
+NOTES = (
+    "Priorities: air 1..10 (10 most urgent) are sent as Redis priorities 10 - p (0 most urgent) "
+    "over ten priority steps. A pool consuming several queues takes the most urgent message "
+    "across all of them: message priority beats queue order on Redis; order only breaks ties.",
+    "Rate limits are enforced per worker node (Celery's rule): two nodes of a pool allow twice "
+    "the rate.",
+    "Time limits are enforced by the prefork pool only.",
+    "Worker start-up: mingle and gossip are off (--without-mingle --without-gossip). They add about "
+    "a second to every start and serve worker-to-worker state sync that air does not use; "
+    "heartbeats stay on because monitoring needs them.",
+    "Delivery: tasks are acknowledged after they run (acks_late); a task whose worker process dies "
+    "is sent again, counted against its retry limit; a task that fails or times out is acknowledged "
+    "and recorded in the dead-letter store, never redelivered forever.",
+    "One message is reserved per worker process (prefetch multiplier 1 unless a pool sets more), "
+    "so a backlog of low-priority work never sits in front of urgent work.",
+)
+
+
+def seconds(delta: timedelta | None) -> float | None:
+    return None if delta is None else delta.total_seconds()
+
+
+def compile_plan(config: Config) -> Plan:
+    queue_priority = {q.name: q.priority for q in config.queues.values()}
+    tasks = {t.name: _task(t, queue_priority) for t in config.tasks.values()}
+    default_priority = queue_priority[config.default_queue]
+    visibility = config.broker.visibility_timeout.total_seconds()
+    return Plan(
+        celery=_celery_settings(config, tasks, default_priority, visibility),
+        imports=config.imports,
+        default_queue=config.default_queue,
+        queues=tuple(
+            QueuePlan(name=q.name, priority=q.priority, broker_priority=redis_priority(q.priority))
+            for q in sorted(config.queues.values(), key=lambda q: -q.priority)
+        ),
+        tasks=tasks,
+        workers={p.name: _worker(p, queue_priority) for p in config.pools.values()},
+        beat={s.name: _schedule(s, tasks, visibility) for s in config.schedules.values()},
+        beat_argv=("celery", "-A", APP, "beat", "--scheduler", "runtime.beat:RedisScheduler",
+                   "--loglevel", "INFO"),
+        notes=NOTES,
+    )
+
+
+def _task(task: Task, queue_priority: dict[str, int]) -> TaskPlan:
+    retry = task.retry
+    return TaskPlan(
+        name=task.name,
+        queue=task.queue,
+        priority=task.priority if task.priority is not None else queue_priority[task.queue],
+        soft_time_limit=seconds(task.time_limit.soft),
+        time_limit=seconds(task.time_limit.hard),
+        rate_limit=str(task.rate_limit) if task.rate_limit else None,
+        acks_late=task.acks_late,
+        expires=seconds(task.expires),
+        dead_letter=task.dead_letter,
+        retry=RetryPlan(max=retry.max, backoff=retry.backoff,
+                        initial=retry.initial.total_seconds(),
+                        max_delay=retry.max_delay.total_seconds(), jitter=retry.jitter,
+                        errors=retry.errors),
+    )
+
+
+def _celery_settings(config: Config, tasks: dict[str, TaskPlan], default_priority: int,
+                     visibility: float) -> dict[str, object]:
+    broker = config.broker
+    # Exact task names only, then one catch-all: a send_task() of a name this process has not
+    # registered must not go out without a priority (Redis would treat it as the most urgent).
+    routes: dict[str, dict[str, object]] = {
+        t.name: {"queue": t.queue, "priority": redis_priority(t.priority)} for t in tasks.values()}
+    routes["*"] = {"queue": config.default_queue, "priority": redis_priority(default_priority)}
+    return {
+        "broker_url": broker.url,
+        "result_backend": broker.result_backend,
+        "result_expires": broker.result_expires.total_seconds(),
+        "result_extended": True,
+        # JSON only: pickle would let anyone who can write to Redis run code in the workers.
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "event_serializer": "json",
+        "accept_content": ["json"],
+        "result_accept_content": ["json"],
+        # A typo in a queue name fails loudly instead of creating a queue nobody consumes.
+        "task_create_missing_queues": False,
+        "task_default_queue": config.default_queue,
+        # task_default_priority is deliberately unset: it would override every route's priority.
+        "task_routes": routes,
+        # Exact names only; a '*' annotation would override every per-task value.
+        "task_annotations": {t.name: _annotation(t) for t in tasks.values()},
+        "task_acks_late": True,
+        "task_acks_on_failure_or_timeout": True,
+        "task_reject_on_worker_lost": True,
+        "task_retry_on_worker_lost": True,
+        "task_track_started": True,
+        "task_send_sent_event": True,
+        "worker_send_task_events": True,
+        "worker_prefetch_multiplier": 1,
+        # On a lost broker connection, unacknowledged running tasks are redelivered anyway; cancel
+        # them rather than let them finish and run a second time.
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {
+            "visibility_timeout": visibility,
+            "priority_steps": PRIORITY_STEPS,
+            "queue_order_strategy": "priority",
+            # Sweep for messages whose visibility timeout ran out every few seconds (kombu's
+            # default is ~100 s: interval 10 s x throttle 10).
+            "unacked_restore_interval": max(1, min(10, int(visibility // 10))),
+            "unacked_restore_throttle": 1,
+            # Notice a dead broker connection instead of blocking on it forever.
+            "socket_timeout": 30,
+            "socket_connect_timeout": 5,
+            "socket_keepalive": True,
+            "health_check_interval": 25,
+        },
+        "redis_socket_timeout": 30,
+        "redis_socket_connect_timeout": 5,
+        "redis_socket_keepalive": True,
+        "redis_backend_health_check_interval": 25,
+        "timezone": "UTC",
+        "enable_utc": True,
+        "beat_max_loop_interval": 30,
+    }
+
+
+def _annotation(task: TaskPlan) -> dict[str, object]:
+    annotation: dict[str, object] = {
+        "acks_late": task.acks_late,
+        # Used by Celery when a worker process dies mid-task (task_retry_on_worker_lost).
+        "max_retries": task.retry.max,
+        "default_retry_delay": task.retry.initial,
+    }
+    optional = {"time_limit": task.time_limit, "soft_time_limit": task.soft_time_limit,
+                "rate_limit": task.rate_limit, "expires": task.expires}
+    annotation.update({k: v for k, v in optional.items() if v is not None})
+    return annotation
+
+
+def _worker(pool: Pool, queue_priority: dict[str, int]) -> WorkerPlan:
+    queues = tuple(sorted(pool.queues, key=lambda q: -queue_priority.get(q, 0)))
+    argv = ["celery", "-A", APP, "worker", "--hostname", f"{pool.name}@%h",
+            "--queues", ",".join(queues), "--pool", pool.pool,
+            "--prefetch-multiplier", str(pool.prefetch_multiplier),
+            # fair: hand a task only to an idle child, so an urgent task is never queued
+            # behind a long one in a busy child's pipe.
+            "-O", "fair", "--task-events", "--without-mingle", "--without-gossip",
+            "--loglevel", "INFO"]
+    if pool.autoscale:
+        argv += ["--autoscale", f"{pool.autoscale.max},{pool.autoscale.min}"]
+    else:
+        argv += ["--concurrency", str(pool.concurrency)]
+    if pool.max_tasks_per_child:
+        argv += ["--max-tasks-per-child", str(pool.max_tasks_per_child)]
+    if pool.max_memory_per_child:
+        argv += ["--max-memory-per-child", str(pool.max_memory_per_child)]
+    return WorkerPlan(pool=pool.name, queues=queues, concurrency=pool.concurrency,
+                      argv=tuple(argv))
+
+
+def _schedule(schedule: Schedule, tasks: dict[str, TaskPlan], visibility: float) -> ScheduleEntry:
+    task = tasks[schedule.task]
+    priority = schedule.priority if schedule.priority is not None else task.priority
+    return ScheduleEntry(
+        name=schedule.name,
+        task=schedule.task,
+        cron=schedule.cron,
+        every=seconds(schedule.every),
+        timezone=schedule.timezone,
+        args=schedule.args,
+        kwargs=dict(schedule.kwargs),
+        queue=schedule.queue or task.queue,
+        priority=priority,
+        broker_priority=redis_priority(priority),
+        expires=task.expires,
+        overlap=schedule.overlap,
+        enabled=schedule.enabled,
+        # A run is over by its hard limit; a message not acknowledged within the visibility
+        # timeout is redelivered, so no lock needs to outlive both.
+        lock_ttl=visibility + (task.time_limit or 0),
+    )

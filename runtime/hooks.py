@@ -1,0 +1,155 @@
+"""Worker-side hooks: the dead-letter store fed from Celery's signals, and the start-up check
+that the code registers exactly the tasks the config declares."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sys
+from typing import Any
+
+from celery import signals
+from celery.exceptions import TimeLimitExceeded, WorkerLostError
+
+from runtime.deadletter import DeadLetter, DeadLetterStore
+from runtime.plan import Plan
+from runtime.task import PolicyError, resolve_exception
+
+logger = logging.getLogger("air.worker")
+
+_installed: list[Any] = []  # the app the hooks serve; signals are process-wide in Celery
+_stores: dict[str, DeadLetterStore] = {}
+
+
+def install(app: Any) -> None:
+    _installed[:] = [app]
+    if getattr(install, "connected", False):
+        return
+    signals.task_failure.connect(_on_failure, weak=False)
+    signals.task_revoked.connect(_on_revoked, weak=False)
+    signals.task_unknown.connect(_on_unknown, weak=False)
+    signals.task_rejected.connect(_on_rejected, weak=False)
+    signals.worker_init.connect(_check_registry, weak=False)  # after imports are loaded
+    signals.beat_init.connect(_check_registry, weak=False)
+    install.connected = True  # type: ignore[attr-defined]
+
+
+def _app() -> Any:
+    return _installed[0]
+
+
+def _plan() -> Plan:
+    return _app().air_plan  # type: ignore[no-any-return]
+
+
+def store() -> DeadLetterStore:
+    url = _app().conf.broker_url
+    if url not in _stores:
+        _stores[url] = DeadLetterStore.from_url(url)
+    return _stores[url]
+
+
+def _record(letter: DeadLetter) -> None:
+    try:
+        store().add(letter)
+        logger.error("dead letter: %s[%s] %s: %s %s", letter.task, letter.id, letter.reason,
+                     letter.exception, letter.message)
+    except Exception:  # the broker is down: say so loudly; the result backend still has it
+        logger.exception("could not record dead letter %s[%s]", letter.task, letter.id)
+
+
+def _on_failure(sender: Any = None, task_id: str | None = None, exception: BaseException |
+                None = None, args: Any = None, kwargs: Any = None, einfo: Any = None,
+                **_: Any) -> None:
+    name = getattr(sender, "name", "?")
+    policy = _plan().tasks.get(name)
+    if policy is not None and not policy.dead_letter:
+        return
+    if isinstance(exception, TimeLimitExceeded):
+        reason = "timeout"
+    elif isinstance(exception, WorkerLostError):
+        reason = "worker-lost"
+    else:
+        reason = "failed"
+    request = getattr(sender, "request", None)
+    delivery = getattr(request, "delivery_info", None) or {}
+    _record(DeadLetter(
+        id=task_id or "?", task=name, reason=reason, args=list(args or ()),
+        kwargs=dict(kwargs or {}),
+        queue=delivery.get("routing_key") or (policy.queue if policy else None),
+        retries=getattr(request, "retries", 0) or 0,
+        exception=type(exception).__name__ if exception else "", message=str(exception or ""),
+        traceback=str(getattr(einfo, "traceback", "") or ""),
+        hostname=getattr(request, "hostname", None) or socket.gethostname()))
+
+
+def _on_revoked(request: Any = None, terminated: bool = False, signum: Any = None,
+                expired: bool = False, **_: Any) -> None:
+    if not expired or request is None:
+        return  # an operator's revoke is deliberate, not a loss
+    _record(DeadLetter(
+        id=request.id, task=request.name, reason="expired", args=list(request.args or ()),
+        kwargs=dict(request.kwargs or {}),
+        queue=(request.delivery_info or {}).get("routing_key"),
+        message="the message expired before a worker started it",
+        hostname=socket.gethostname()))
+
+
+def _on_unknown(name: str | None = None, id: str | None = None, message: Any = None,
+                exc: BaseException | None = None, **_: Any) -> None:
+    args, kwargs = _body(message)
+    _record(DeadLetter(
+        id=id or "?", task=name or "?", reason="unknown-task", args=args, kwargs=kwargs,
+        queue=(getattr(message, "delivery_info", None) or {}).get("routing_key"),
+        exception=type(exc).__name__ if exc else "",
+        message="no worker on this queue registers this task", hostname=socket.gethostname()))
+
+
+def _on_rejected(message: Any = None, exc: BaseException | None = None, **_: Any) -> None:
+    headers = getattr(message, "headers", None) or {}
+    args, kwargs = _body(message)
+    _record(DeadLetter(
+        id=str(headers.get("id", "?")), task=str(headers.get("task", "?")), reason="rejected",
+        args=args, kwargs=kwargs, exception=type(exc).__name__ if exc else "",
+        message=str(exc or "the message could not be decoded"), hostname=socket.gethostname()))
+
+
+def _body(message: Any) -> tuple[list[Any], dict[str, Any]]:
+    try:
+        body = message.decode()
+        if isinstance(body, list | tuple) and len(body) >= 2:
+            return list(body[0]), dict(body[1])
+    except Exception:  # undecodable: the reason is recorded, the body cannot be
+        logger.debug("undecodable message body", exc_info=True)
+    return [], {}
+
+
+def _check_registry(sender: Any = None, **_: Any) -> None:
+    """Refuse to start when code and config disagree about the task catalogue."""
+    problems = registry_problems(_app())
+    if problems:
+        message = "air: the tasks in the code and in the config disagree:\n" + "\n".join(
+            f"  - {p}" for p in problems)
+        print(message, file=sys.stderr)
+        raise SystemExit(1)
+
+
+def registry_problems(app: Any) -> list[str]:
+    plan: Plan = app.air_plan
+    registered = {name for name in app.tasks if not name.startswith("celery.")}
+    declared = set(plan.tasks)
+    problems = []
+    if missing := sorted(declared - registered):
+        problems.append(f"declared in queues.yaml but registered by no module in imports "
+                        f"{list(plan.imports)}: {', '.join(missing)}")
+    if extra := sorted(registered - declared):
+        problems.append(f"registered in code but missing from queues.yaml tasks: "
+                        f"{', '.join(extra)}")
+    for policy in plan.tasks.values():
+        for name in policy.retry.errors:
+            try:
+                resolve_exception(name)
+            except PolicyError as exc:
+                problems.append(f"task {policy.name}: {exc}")
+    return problems
+

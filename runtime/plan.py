@@ -1,0 +1,97 @@
+"""The compiled plan: plain data that the Celery app, the workers and beat are built from."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetryPlan:
+    max: int
+    backoff: str
+    initial: float  # seconds
+    max_delay: float
+    jitter: bool
+    errors: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskPlan:
+    """A task's effective policy, read by the task base class at run time."""
+
+    name: str
+    queue: str
+    priority: int  # air scale, 1..10
+    soft_time_limit: float | None
+    time_limit: float | None
+    rate_limit: str | None
+    acks_late: bool
+    expires: float | None
+    dead_letter: bool
+    retry: RetryPlan
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueuePlan:
+    name: str
+    priority: int  # air scale
+    broker_priority: int  # what goes on the wire (Redis: 0 is the most urgent)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkerPlan:
+    pool: str
+    queues: tuple[str, ...]  # most urgent first
+    concurrency: int
+    argv: tuple[str, ...]  # celery command line, without the interpreter
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScheduleEntry:
+    name: str
+    task: str
+    cron: str | None
+    every: float | None  # seconds
+    timezone: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    queue: str
+    priority: int  # air scale
+    broker_priority: int
+    expires: float | None
+    overlap: str  # skip | allow
+    enabled: bool
+    lock_ttl: float  # seconds an overlap lock may live if a run never reports back
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    celery: dict[str, Any]  # Celery setting names -> values
+    imports: tuple[str, ...]
+    default_queue: str
+    queues: tuple[QueuePlan, ...]
+    tasks: dict[str, TaskPlan]
+    workers: dict[str, WorkerPlan]
+    beat: dict[str, ScheduleEntry]
+    beat_argv: tuple[str, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(asdict(self))
+
+    def route(self, task: str) -> tuple[str, int]:
+        """(queue, air priority) for a task name; unknown names take the default route."""
+        policy = self.tasks.get(task)
+        if policy is not None:
+            return policy.queue, policy.priority
+        queue = next(q for q in self.queues if q.name == self.default_queue)
+        return queue.name, queue.priority
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value

@@ -1,0 +1,76 @@
+"""AirTask: the base class of every task; applies the retry policy compiled from the YAML."""
+
+from __future__ import annotations
+
+import builtins
+import importlib
+from typing import Any
+
+from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
+
+from runtime import backoff
+from runtime.plan import RetryPlan, TaskPlan
+
+
+class PolicyError(RuntimeError):
+    """Raised when a task's policy names an exception class that cannot be imported."""
+
+
+def resolve_exception(name: str) -> type[BaseException]:
+    """'ConnectionError' -> builtins.ConnectionError; 'pkg.mod.Error' -> imported class."""
+    if "." not in name:
+        found = getattr(builtins, name, None)
+    else:
+        module, _, attr = name.rpartition(".")
+        try:
+            found = getattr(importlib.import_module(module), attr, None)
+        except ImportError as exc:
+            raise PolicyError(f"retry.errors names '{name}': {exc}") from exc
+    if not (isinstance(found, type) and issubclass(found, BaseException)):
+        raise PolicyError(f"retry.errors names '{name}', which is not an exception class")
+    return found
+
+
+def retry_delay(retry: RetryPlan, retries: int) -> float:
+    return backoff.delay(retry.backoff, retry.initial, retry.max_delay, retry.jitter, retries)
+
+
+class AirTask(Task):  # type: ignore[misc]
+    """Retries exactly the exceptions the policy lists, with the policy's delays.
+
+    Soft time limits are not retried unless `SoftTimeLimitExceeded` is listed: a task that ran out
+    of time once will usually run out again.
+    """
+
+    _retry_on: tuple[type[BaseException], ...] | None = None
+
+    @property
+    def policy(self) -> TaskPlan | None:
+        plan = getattr(self.app, "air_plan", None)
+        return plan.tasks.get(self.name) if plan is not None else None
+
+    def retryable(self) -> tuple[type[BaseException], ...]:
+        if self._retry_on is None:
+            policy = self.policy
+            names = policy.retry.errors if policy and policy.retry.max > 0 else ()
+            self._retry_on = tuple(resolve_exception(n) for n in names)
+        return self._retry_on
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except Exception as exc:
+            policy = self.policy
+            if (policy is None or self.request.called_directly
+                    or not isinstance(exc, self.retryable())
+                    or (isinstance(exc, SoftTimeLimitExceeded)
+                        and "SoftTimeLimitExceeded" not in policy.retry.errors)):
+                raise
+            delay = retry_delay(policy.retry, self.request.retries)
+            raise self.retry(exc=exc, countdown=delay, max_retries=policy.retry.max) from exc
+
+    def progress(self, done: int, total: int, **info: Any) -> None:
+        """Report progress as the PROGRESS state, which `air send --wait` shows as a bar."""
+        if self.request.id and not self.request.called_directly:
+            self.update_state(state="PROGRESS", meta={"done": done, "total": total, **info})

@@ -1,0 +1,82 @@
+"""`air up` runs the whole platform and stops it cleanly; `air run`/`air send` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+
+import psutil
+import pytest
+from celery import Celery
+
+from runtime.embedded import answers, free_port
+from tests.e2e.conftest import AIR, Platform, queues_config
+from tests.waiting import wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
+
+
+def test_air_up_starts_redis_every_pool_and_beat_and_stops_them_all(platform: Platform) -> None:
+    port = free_port()  # nothing listens here: air up must start its embedded Redis
+    url = f"redis://127.0.0.1:{port}/0"
+    platform.write(queues_config(url, broker={"url": url, "result_backend": f"{url[:-1]}1"}),
+                   {"version": 1, "schedules": {"tick": {"task": "sample.echo", "every": "1s"}}})
+    up = subprocess.Popen([AIR, "up", "--grace", "20"], cwd=platform.root, env=platform.env(),
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: answers("127.0.0.1", port), timeout=20, message="the embedded Redis")
+        platform.redis_url = url
+        for pool in ("urgent", "default", "bulk"):
+            platform.wait_ready(pool, timeout=40)
+        descendants = psutil.Process(up.pid).children(recursive=True)
+        names = " ".join(" ".join(p.cmdline()) for p in descendants)
+        assert "beat" in names and "redis-server" in names
+        assert (platform.root / ".air").is_dir()  # the embedded Redis keeps its data here
+
+        up.send_signal(signal.SIGINT)
+        output = up.communicate(timeout=60)[0].decode()
+    finally:
+        if up.poll() is None:
+            up.kill()
+    assert up.returncode == 0, output
+    assert "POOL" in output and "CONCURRENCY" in output  # the start-up table
+    assert "air: stopped" in output
+    alive = [p for p in descendants if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert alive == [], [p.cmdline() for p in alive]
+    assert not answers("127.0.0.1", port)
+
+
+def test_air_run_refuses_an_invalid_config_and_starts_nothing(platform: Platform) -> None:
+    config = queues_config(platform.redis_url)
+    config["tasks"]["sample.echo"] = {"queue": "urgnet"}
+    platform.write(config)
+
+    result = platform.run_air("run", "default")
+
+    assert result.returncode == 1
+    assert "AIR201" in result.stderr and "did you mean 'urgent'" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    probe = Celery(broker=platform.redis_url, set_as_current=False)
+    assert probe.control.ping(timeout=1.0) == []  # no worker of any name came up
+
+
+def test_air_send_wait_prints_the_result(platform: Platform) -> None:
+    platform.start_pool("default")
+
+    result = platform.run_air("send", "sample.echo", "--kwargs", '{"value": 42}', "--wait")
+
+    assert result.returncode == 0, result.stderr
+    task_id, *rest = result.stdout.splitlines()
+    assert json.loads("\n".join(rest))["value"] == 42
+    assert f"sample.echo[{task_id}] to default (priority 5)" in result.stderr
+
+
+def test_air_send_without_a_broker_exits_3(platform: Platform) -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    platform.write(queues_config(url))
+
+    result = platform.run_air("send", "sample.echo")
+
+    assert result.returncode == 3
+    assert "does not answer" in result.stderr and "Traceback" not in result.stderr
