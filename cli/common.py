@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -75,11 +74,6 @@ def echo_table(rows: list[list[str]], header: list[str]) -> None:
     for row in [header, *rows]:
         click.echo("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True))
                    .rstrip())
-
-
-def interpreter_argv(argv: tuple[str, ...] | list[str]) -> list[str]:
-    """`celery ...` -> `<this python> -m celery ...`, so the venv's Celery runs."""
-    return [sys.executable, "-m", *argv] if argv and argv[0] == "celery" else list(argv)
 
 
 def as_json_arg(value: str | None, name: str, kind: type) -> Any:

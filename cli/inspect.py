@@ -108,8 +108,15 @@ def _fires(entry: ScheduleEntry, now: datetime, count: int) -> list[str]:
         return ["never (disabled)"]
     if entry.every is not None:
         # Beat measures an interval from the last send; these are the times of a beat started now.
-        step = timedelta(seconds=entry.every)
-        return [(now + step * i).isoformat(timespec="seconds") for i in range(1, count + 1)]
+        step, zone = timedelta(seconds=entry.every), cron.zone(entry.timezone)
+        fires: list[str] = []
+        for i in range(1, count + 1):
+            try:
+                fires.append((now + step * i).astimezone(zone).isoformat(timespec="seconds"))
+            except OverflowError:  # a long interval times a large --next
+                fires.append("(no later times: past the year 9999)")
+                break
+        return fires
     assert entry.cron is not None
     return [f.isoformat(timespec="seconds") for f in
             cron.next_fires(entry.cron, entry.timezone, now, count)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
@@ -20,8 +21,35 @@ Examples:
 """
 
 
-@click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"],
-                                              "max_content_width": 100})
+# Command modules load on first use: `air validate` never pays for Celery, Redis or the others.
+COMMANDS = {
+    "validate": "cli.validate:validate",
+    "show": "cli.inspect:show",
+    "pools": "cli.inspect:pools",
+    "schedule": "cli.inspect:schedule",
+    "run": "cli.run:run",
+    "beat": "cli.run:beat",
+    "send": "cli.send:send",
+    "up": "cli.up:up",
+    "dead": "cli.dead:dead",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*COMMANDS, *super().list_commands(ctx)])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        module, _, attr = target.partition(":")
+        command: click.Command = getattr(importlib.import_module(module), attr)
+        return command
+
+
+@click.group(cls=LazyGroup, epilog=EPILOG,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--config", "config_dir", type=click.Path(path_type=Path, file_okay=False),
               envvar="AIR_CONFIG_DIR", default=defaults.CONFIG_DIR, show_default=True,
               show_envvar=True, help="Directory with queues.yaml and schedules.yaml.")
@@ -41,18 +69,6 @@ def cli(ctx: click.Context, config_dir: Path, color: str, verbose: int, quiet: i
     """
     ctx.obj = CliOptions(config_dir=config_dir, color=resolve_color(color),
                          verbosity=max(0, 1 + verbose - quiet), traceback=traceback)
-
-
-def _register() -> None:
-    # Command modules import Celery only inside their functions: `air validate` stays fast.
-    from cli import dead, inspect, run, send, up, validate
-
-    for command in (validate.validate, inspect.show, inspect.pools, inspect.schedule, run.run,
-                    run.beat, send.send, up.up, dead.dead):
-        cli.add_command(command)
-
-
-_register()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from pathlib import Path
 from types import FrameType
 
 import click
 
-from cli.common import echo_table, interpreter_argv, pick, plan_or_fail, redact
+from cli.common import echo_table, pick, plan_or_fail, redact
 from cli.options import CliOptions, config_option, pass_options
 from runtime import embedded
 from runtime.errors import BrokerUnreachable
@@ -39,12 +40,15 @@ def up(options: CliOptions, only: str | None, no_beat: bool, grace: float) -> No
     names = [pick(n.strip(), plan.workers, "pool") for n in only.split(",")] if only else list(
         plan.workers)
     servers = _ensure_broker(plan)
-    env = dict(os.environ, AIR_CONFIG_DIR=str(options.config_dir.resolve()))
-    children = [Child(name=n, argv=interpreter_argv(plan.workers[n].argv), env={**env,
-                      "AIR_POOL": n}) for n in names]
+    env = dict(os.environ, AIR_CONFIG_DIR=str(options.config_dir.resolve()),
+               PYTHONUNBUFFERED="1")
+    # Children write to a pipe; a person watching a terminal still wants readable lines.
+    env.setdefault("AIR_LOG_FORMAT", "console" if sys.stdout.isatty() else "json")
+    # Each child is `air run POOL` / `air beat`: the same path an operator runs by hand.
+    air = [sys.executable, "-m", "cli.main"]
+    children = [Child(name=n, argv=[*air, "run", n], env=env) for n in names]
     if not no_beat:
-        children.append(Child(name="beat", argv=interpreter_argv(plan.beat_argv),
-                              env={**env, "AIR_POOL": "beat"}))
+        children.append(Child(name="beat", argv=[*air, "beat"], env=env))
     supervisor = Supervisor(children, grace=grace, color=options.color)
     previous = {sig: signal.signal(sig, _stopper(supervisor)) for sig in (signal.SIGINT,
                                                                            signal.SIGTERM)}

@@ -45,7 +45,7 @@ def execute(opts: ValidateOptions) -> int:
     result = run_validation(opts.cli.config_dir)
     if opts.format != "text" or opts.cli.verbosity > 0 or not result.report.ok:
         text = REPORTERS[opts.format](result.report, color=opts.cli.color)
-        click.echo(text, nl=False)
+        click.echo(text, nl=False, color=opts.cli.color)  # click strips ANSI on a pipe otherwise
     if result.unreadable:
         return exit_codes.USAGE_ERROR
     return exit_codes.OK if result.report.ok else exit_codes.CONFIG_ERROR

@@ -12,7 +12,7 @@ from typing import Any
 
 import redis
 from celery import states
-from celery.beat import Scheduler, ScheduleEntry
+from celery.beat import ScheduleEntry, Scheduler
 from celery.schedules import BaseSchedule
 
 from runtime import cron

@@ -18,6 +18,9 @@ APP = "runtime.app"  # the module `celery -A` loads; it builds the app from this
 # ten priorities into four buckets. Ten steps keep every air priority distinct.
 PRIORITY_STEPS = list(range(10))
 
+BEAT_OPTIONS: dict[str, object] = {"scheduler": "runtime.beat:RedisScheduler", "loglevel": "INFO"}
+_BEAT_FLAGS = {"scheduler": "--scheduler", "loglevel": "--loglevel"}
+
 NOTES = (
     "Priorities: air 1..10 (10 most urgent) are sent as Redis priorities 10 - p (0 most urgent) "
     "over ten priority steps. A pool consuming several queues takes the most urgent message "
@@ -56,8 +59,8 @@ def compile_plan(config: Config) -> Plan:
         tasks=tasks,
         workers={p.name: _worker(p, queue_priority) for p in config.pools.values()},
         beat={s.name: _schedule(s, tasks, visibility) for s in config.schedules.values()},
-        beat_argv=("celery", "-A", APP, "beat", "--scheduler", "runtime.beat:RedisScheduler",
-                   "--loglevel", "INFO"),
+        beat_options=dict(BEAT_OPTIONS),
+        beat_argv=("celery", "-A", APP, "beat", *_flags(BEAT_OPTIONS, _BEAT_FLAGS)),
         notes=NOTES,
     )
 
@@ -156,25 +159,57 @@ def _annotation(task: TaskPlan) -> dict[str, object]:
     return annotation
 
 
+# Worker keyword -> `celery worker` flag; the argv shown to users is derived from the same options
+# that `air run` passes to celery.apps.worker.Worker, so the two cannot drift apart.
+_WORKER_FLAGS = {
+    "hostname": "--hostname", "queues": "--queues", "pool": "--pool",
+    "concurrency": "--concurrency", "autoscale": "--autoscale",
+    "prefetch_multiplier": "--prefetch-multiplier", "optimization": "-O",
+    "max_tasks_per_child": "--max-tasks-per-child",
+    "max_memory_per_child": "--max-memory-per-child", "loglevel": "--loglevel",
+    "task_events": "--task-events", "without_mingle": "--without-mingle",
+    "without_gossip": "--without-gossip",
+}
+
+
 def _worker(pool: Pool, queue_priority: dict[str, int]) -> WorkerPlan:
     queues = tuple(sorted(pool.queues, key=lambda q: -queue_priority.get(q, 0)))
-    argv = ["celery", "-A", APP, "worker", "--hostname", f"{pool.name}@%h",
-            "--queues", ",".join(queues), "--pool", pool.pool,
-            "--prefetch-multiplier", str(pool.prefetch_multiplier),
-            # fair: hand a task only to an idle child, so an urgent task is never queued
-            # behind a long one in a busy child's pipe.
-            "-O", "fair", "--task-events", "--without-mingle", "--without-gossip",
-            "--loglevel", "INFO"]
+    options: dict[str, object] = {
+        "hostname": f"{pool.name}@%h",
+        "queues": list(queues),
+        "pool": pool.pool,
+        "prefetch_multiplier": pool.prefetch_multiplier,
+        # fair: hand a task only to an idle child, so an urgent task is never queued behind a
+        # long one in a busy child's pipe.
+        "optimization": "fair",
+        "task_events": True,
+        "without_mingle": True,
+        "without_gossip": True,
+        "loglevel": "INFO",
+    }
     if pool.autoscale:
-        argv += ["--autoscale", f"{pool.autoscale.max},{pool.autoscale.min}"]
+        options["autoscale"] = [pool.autoscale.max, pool.autoscale.min]
     else:
-        argv += ["--concurrency", str(pool.concurrency)]
+        options["concurrency"] = pool.concurrency
     if pool.max_tasks_per_child:
-        argv += ["--max-tasks-per-child", str(pool.max_tasks_per_child)]
+        options["max_tasks_per_child"] = pool.max_tasks_per_child
     if pool.max_memory_per_child:
-        argv += ["--max-memory-per-child", str(pool.max_memory_per_child)]
+        options["max_memory_per_child"] = pool.max_memory_per_child
     return WorkerPlan(pool=pool.name, queues=queues, concurrency=pool.concurrency,
-                      argv=tuple(argv))
+                      options=options, argv=("celery", "-A", APP, "worker",
+                                             *_flags(options, _WORKER_FLAGS)))
+
+
+def _flags(options: dict[str, object], flags: dict[str, str]) -> list[str]:
+    argv: list[str] = []
+    for key, value in options.items():
+        if value is True:
+            argv.append(flags[key])
+        elif isinstance(value, list):
+            argv += [flags[key], ",".join(str(v) for v in value)]
+        else:
+            argv += [flags[key], str(value)]
+    return argv
 
 
 def _schedule(schedule: Schedule, tasks: dict[str, TaskPlan], visibility: float) -> ScheduleEntry:

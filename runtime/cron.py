@@ -69,26 +69,34 @@ def next_fires(expression: str, timezone: str, after: datetime, count: int) -> l
     fixed_hour = text.split(" ")[1] != "*"
     iterator = croniter(text, after.astimezone(tz))
     fires: list[datetime] = []
-    last_wall: datetime | None = None
     while len(fires) < count:
         try:
             fire = iterator.get_next(datetime)
         except CroniterBadDateError as exc:
             raise ValueError(f"'{expression}' never fires") from exc
-        wall = fire.replace(tzinfo=None)
-        if fixed_hour and last_wall == wall:
+        if fixed_hour and _second_pass(fire):
             continue  # the repeated hour after a fall-back change: already fired at this time
-        last_wall = wall
         fires.append(fire)
     return fires
 
 
-def shortest_gap(expression: str, timezone: str, samples: int = 48) -> timedelta | None:
+def _second_pass(moment: datetime) -> bool:
+    """True for the second occurrence of a wall-clock time that a fall-back change repeats
+    (every minute of the repeated hour, not only the first one the iterator returns)."""
+    first, second = moment.replace(fold=0).utcoffset(), moment.replace(fold=1).utcoffset()
+    return first is not None and second is not None and first > second and (
+        moment.utcoffset() == second)
+
+
+def shortest_gap(expression: str, timezone: str, samples: int = 48,
+                 after: datetime | None = None) -> timedelta | None:
     """The shortest time between consecutive fires over the next `samples` fires; None if it
     never fires. Enough to tell whether runs of a task can overlap."""
     try:
-        fires = next_fires(expression, timezone, datetime.now(UTC), samples)
+        fires = next_fires(expression, timezone, after or datetime.now(UTC), samples)
     except ValueError:
         return None
-    gaps = [b - a for a, b in zip(fires, fires[1:], strict=False)]
+    # Subtract in UTC: aware datetimes sharing a tzinfo subtract as wall-clock times, which
+    # makes the two 02:00s of a fall-back night look 0 s apart.
+    gaps = [b.astimezone(UTC) - a.astimezone(UTC) for a, b in zip(fires, fires[1:], strict=False)]
     return min(gaps) if gaps else timedelta(days=365)

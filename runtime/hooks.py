@@ -11,6 +11,7 @@ from typing import Any
 from celery import signals
 from celery.exceptions import TimeLimitExceeded, WorkerLostError
 
+from runtime import logs
 from runtime.deadletter import DeadLetter, DeadLetterStore
 from runtime.plan import Plan
 from runtime.task import PolicyError, resolve_exception
@@ -29,9 +30,25 @@ def install(app: Any) -> None:
     signals.task_revoked.connect(_on_revoked, weak=False)
     signals.task_unknown.connect(_on_unknown, weak=False)
     signals.task_rejected.connect(_on_rejected, weak=False)
+    signals.setup_logging.connect(_setup_logging, weak=False)  # replaces Celery's own setup
+    signals.task_prerun.connect(_bind_task, weak=False)
+    signals.task_postrun.connect(_unbind_task, weak=False)
     signals.worker_init.connect(_check_registry, weak=False)  # after imports are loaded
     signals.beat_init.connect(_check_registry, weak=False)
     install.connected = True  # type: ignore[attr-defined]
+
+
+def _setup_logging(loglevel: int | str | None = None, **_: Any) -> None:
+    logs.configure(loglevel or "INFO")
+
+
+def _bind_task(sender: Any = None, **_: Any) -> None:
+    if sender is not None:
+        logs.bind_task(sender)
+
+
+def _unbind_task(**_: Any) -> None:
+    logs.unbind_task()
 
 
 def _app() -> Any:

@@ -304,7 +304,9 @@ def _value(data: dict[str, Any], key: str, kind: type, fallback: Any) -> Any:
 
 
 def _duration(data: dict[str, Any], key: str, fallbacks: dict[str, Any]) -> Any:
-    value = data.get(key, fallbacks.get(key))
+    value = data.get(key)
+    if value is None:  # absent, or an explicit null the schema rejects: use the fallback
+        value = fallbacks.get(key)
     if value is None:
         return None
     try:

@@ -44,7 +44,8 @@ class WorkerPlan:
     pool: str
     queues: tuple[str, ...]  # most urgent first
     concurrency: int
-    argv: tuple[str, ...]  # celery command line, without the interpreter
+    options: dict[str, Any]  # celery.apps.worker.Worker keyword arguments
+    argv: tuple[str, ...]  # the same worker as a `celery` command line
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,6 +75,7 @@ class Plan:
     tasks: dict[str, TaskPlan]
     workers: dict[str, WorkerPlan]
     beat: dict[str, ScheduleEntry]
+    beat_options: dict[str, Any]  # celery.apps.beat.Beat keyword arguments
     beat_argv: tuple[str, ...]
     notes: tuple[str, ...] = field(default=())
 

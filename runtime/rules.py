@@ -248,7 +248,13 @@ def broker_url(ctx: Context) -> Iterator[Diagnostic]:
     broker = ctx.config.broker
     for key, url in (("url", broker.url), ("result_backend", broker.result_backend)):
         origin = broker.origin.at(key)
-        scheme = urlsplit(url).scheme
+        try:
+            scheme = urlsplit(url).scheme
+        except ValueError as exc:  # e.g. an unclosed '[' of an IPv6 host
+            yield ctx.error("AIR502", f"broker.{key} is not a valid URL: {exc}", origin,
+                            hint="use redis://host:port/db, rediss:// for TLS, or "
+                                 "redis+socket:///path")
+            continue
         if scheme not in BROKER_SCHEMES:
             yield ctx.error("AIR502", f"broker.{key} '{_redact(url)}' uses scheme '{scheme}'; "
                             f"air runs on Redis", origin,
@@ -257,7 +263,10 @@ def broker_url(ctx: Context) -> Iterator[Diagnostic]:
             continue
         doc = ctx.docs[origin.file]
         template = doc.templates.get(origin.pointer, url) if _has(ctx, origin) else ""
-        password = urlsplit(template).password
+        try:
+            password = urlsplit(template).password
+        except ValueError:  # the template is no URL; the expanded value is, and was checked
+            password = None
         if password and "${" not in password:
             yield ctx.warning("AIR501", f"broker.{key} holds a plaintext password", origin,
                               hint="read it from the environment: "

@@ -139,7 +139,7 @@ def load_bytes(raw: bytes | str, display: str, env: Mapping[str, str] | None = N
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = " ".join(p for p in (exc.problem, exc.context and f"({exc.context})") if p)
-        doc.values[""] = Mark(mark.line + 1, mark.column + 1) if mark else Mark(1, 1)
+        doc.values[""] = _within(text, Mark(mark.line + 1, mark.column + 1) if mark else Mark(1, 1))
         doc.report(doc.error("AIR001", f"YAML syntax error: {message or exc}",
                              hint="fix the YAML syntax at this position (indentation, quoting, "
                                   "a missing ':' or bracket)"))
@@ -206,6 +206,18 @@ def _decode(raw: bytes | str, doc: Document) -> str | None:
 def _position(text: str, index: int) -> Mark:
     before = text[:index]
     return Mark(before.count("\n") + 1, index - (before.rfind("\n") + 1) + 1)
+
+
+_BREAKS = re.compile("\r\n|[\n\r\x85\u2028\u2029]")  # every line break libyaml counts
+
+
+def _within(text: str, mark: Mark) -> Mark:
+    """libyaml puts an error at the end of a file without a final newline on the line after
+    the last one; report it at the end of the last line instead."""
+    lines = _BREAKS.split(text)
+    if mark.line <= len(lines):
+        return mark
+    return Mark(len(lines), len(lines[-1]) + 1)
 
 
 def _char_index(text: str, position: int) -> int:

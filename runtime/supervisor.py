@@ -91,6 +91,9 @@ class Supervisor:
     def _tend(self, child: Child, now: float) -> None:
         process = child.process
         if process is not None and process.poll() is not None and child.restart_at is None:
+            # What the child left in its process group (a worker's pool processes) would
+            # otherwise outlive it and every later shutdown.
+            _signal_group(child, signal.SIGKILL)
             uptime = now - child.started_at
             if uptime > STABLE_AFTER:
                 child.backoff = MIN_BACKOFF
@@ -111,6 +114,9 @@ class Supervisor:
         that had to be killed."""
         self.stopping.set()
         running = [c for c in self.children if c.process and c.process.poll() is None]
+        for child in self.children:  # exited, not yet restarted: sweep what it left behind
+            if child.process is not None and child.process.poll() is not None:
+                _signal_group(child, signal.SIGKILL)
         for child in running:
             _signal_group(child, signal.SIGTERM)
         deadline = time.monotonic() + self.grace

@@ -25,7 +25,7 @@ def resolve_exception(name: str) -> type[BaseException]:
         module, _, attr = name.rpartition(".")
         try:
             found = getattr(importlib.import_module(module), attr, None)
-        except ImportError as exc:
+        except (ImportError, ValueError) as exc:  # ValueError: '.Name' (empty module name)
             raise PolicyError(f"retry.errors names '{name}': {exc}") from exc
     if not (isinstance(found, type) and issubclass(found, BaseException)):
         raise PolicyError(f"retry.errors names '{name}', which is not an exception class")

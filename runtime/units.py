@@ -24,6 +24,8 @@ def parse_duration(value: str | int | float) -> timedelta:
         if value < 0:
             raise ValueError(f"negative duration: {value!r}")
         return timedelta(seconds=value)
+    if not isinstance(value, str):  # a list or mapping where a duration belongs
+        raise ValueError(f"not a duration: {value!r}")
     match = _DURATION.match(value.strip())
     if not match:
         raise ValueError(f"not a duration: {value!r}")
@@ -53,6 +55,8 @@ def parse_size_kib(value: str | int) -> int:
         raise ValueError(f"not a size: {value!r}")
     if isinstance(value, int):
         return value
+    if not isinstance(value, str):
+        raise ValueError(f"not a size: {value!r}")
     match = _SIZE.match(value.strip())
     if not match:
         raise ValueError(f"not a size: {value!r}")
@@ -76,7 +80,7 @@ class Rate:
 
 
 def parse_rate(value: str) -> Rate:
-    if not _RATE.match(value.strip()):
+    if not isinstance(value, str) or not _RATE.match(value.strip()):
         raise ValueError(f"not a rate: {value!r}")
     count, per = value.strip().split("/")
     return Rate(float(count), per)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from runtime import defaults, rules, schema
 from runtime import pointer as ptr
-from runtime.diagnostics import Diagnostic, Report
 from runtime.compile import compile_plan
+from runtime.diagnostics import Diagnostic, Report
 from runtime.errors import ConfigError, UsageError
 from runtime.model import Config, build
 from runtime.plan import Plan

@@ -9,6 +9,14 @@ import pytest
 import redis
 
 from runtime.embedded import RedisServer, find_redis_server, free_port
+from tests.database import (  # noqa: F401 - fixtures for every test directory
+    backend,
+    db,
+    db_url,
+    pg_admin,
+    pg_prefix,
+    pg_shared_url,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -1,0 +1,79 @@
+"""Stored results of the AI tasks: contact and interaction analyses, briefings, drafted messages.
+
+Each result has one row per subject (and kind or purpose); saving replaces it, and saving the
+same result again writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from tasks.store.coltypes import utcnow
+from tasks.store.tables import briefings, contact_analyses, generated_messages, interaction_analyses
+from tasks.store.upsert import upsert
+
+
+def _save(conn: sa.Connection, table: sa.Table, key: Mapping[str, Any],
+          fields: Mapping[str, Any]) -> bool:
+    """Upsert `fields` under `key`; True when a row was inserted or changed."""
+    differs = sa.or_(*(table.c[name].is_distinct_from(value) for name, value in fields.items()))
+    values = {**key, **fields, "created_at": utcnow()}
+    return upsert(conn, table, values, conflict=list(key), where=differs) is not None
+
+
+def _get(conn: sa.Connection, table: sa.Table, **key: Any) -> sa.Row[Any] | None:
+    stmt = sa.select(table).where(*(table.c[name] == value for name, value in key.items()))
+    return conn.execute(stmt).first()
+
+
+def save_contact_analysis(
+    conn: sa.Connection, *, contact_id: int, kind: str, results: dict[str, Any], provider: str
+) -> bool:
+    """Store an analysis of a contact; `kind` e.g. 'analysis' or 'interests'."""
+    key = {"contact_id": contact_id, "kind": kind}
+    return _save(conn, contact_analyses, key, {"results": results, "provider": provider})
+
+
+def get_contact_analysis(conn: sa.Connection, contact_id: int, kind: str) -> sa.Row[Any] | None:
+    return _get(conn, contact_analyses, contact_id=contact_id, kind=kind)
+
+
+def save_interaction_analysis(
+    conn: sa.Connection, *, interaction_id: int, kind: str, results: dict[str, Any],
+    provider: str,
+) -> bool:
+    key = {"interaction_id": interaction_id, "kind": kind}
+    return _save(conn, interaction_analyses, key, {"results": results, "provider": provider})
+
+
+def get_interaction_analysis(
+    conn: sa.Connection, interaction_id: int, kind: str
+) -> sa.Row[Any] | None:
+    return _get(conn, interaction_analyses, interaction_id=interaction_id, kind=kind)
+
+
+def save_briefing(conn: sa.Connection, *, meeting_id: int, content: str, provider: str) -> bool:
+    """Store the briefing for a meeting (one per meeting)."""
+    key = {"meeting_id": meeting_id}
+    return _save(conn, briefings, key, {"content": content, "provider": provider})
+
+
+def get_briefing(conn: sa.Connection, meeting_id: int) -> sa.Row[Any] | None:
+    return _get(conn, briefings, meeting_id=meeting_id)
+
+
+def save_generated_message(
+    conn: sa.Connection, *, contact_id: int, purpose: str, draft: str, provider: str
+) -> bool:
+    """Store the draft message for a contact and purpose (one per pair)."""
+    key = {"contact_id": contact_id, "purpose": purpose}
+    return _save(conn, generated_messages, key, {"draft": draft, "provider": provider})
+
+
+def get_generated_message(
+    conn: sa.Connection, contact_id: int, purpose: str
+) -> sa.Row[Any] | None:
+    return _get(conn, generated_messages, contact_id=contact_id, purpose=purpose)

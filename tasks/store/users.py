@@ -1,0 +1,33 @@
+"""Users: the people whose contacts, integrations and notifications the store holds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from tasks.store.normalize import normalize_email
+from tasks.store.tables import users
+from tasks.store.upsert import insert_ignore
+
+
+def ensure_user(
+    conn: sa.Connection, *, email: str, name: str | None = None, timezone: str = "UTC"
+) -> int:
+    """The id of the user with this email, created if missing (idempotent)."""
+    address = normalize_email(email)
+    if address is None:
+        raise ValueError(f"not an email address: {email!r}")
+    values = {"email": address, "name": name, "timezone": timezone}
+    new_id = insert_ignore(conn, users, values, conflict=["email"], returning="id")
+    if new_id is not None:
+        return int(new_id)
+    return int(conn.execute(sa.select(users.c.id).where(users.c.email == address)).scalar_one())
+
+
+def get_user(conn: sa.Connection, user_id: int) -> sa.Row[Any] | None:
+    return conn.execute(sa.select(users).where(users.c.id == user_id)).first()
+
+
+def list_users(conn: sa.Connection) -> list[sa.Row[Any]]:
+    return list(conn.execute(sa.select(users).order_by(users.c.id)))
