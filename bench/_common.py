@@ -85,15 +85,26 @@ def percentile(values: Sequence[float], pct: float) -> float:
 def run_once(command: Command, env: Mapping[str, str] | None = None) -> tuple[float, int, str]:
     """Run a command to completion: (wall seconds, exit status, combined output)."""
     start = time.perf_counter()
-    done = subprocess.run(command.argv, cwd=command.cwd, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, check=False)
+    done = subprocess.run(
+        command.argv,
+        cwd=command.cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        check=False,
+    )
     elapsed = time.perf_counter() - start
     return elapsed, done.returncode, done.stdout.decode("utf-8", "replace")
 
 
-def measure(commands: Sequence[Command], runs: int, *, warmup: int = 1,
-            env: Mapping[str, str] | None = None,
-            progress: Callable[[int, int], None] | None = None) -> dict[str, Timing]:
+def measure(
+    commands: Sequence[Command],
+    runs: int,
+    *,
+    warmup: int = 1,
+    env: Mapping[str, str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Timing]:
     """Time every command `runs` times, interleaved round-robin; a wrong exit status aborts."""
     timings = {command.name: Timing(command) for command in commands}
     for round_no in range(-warmup, runs):
@@ -101,8 +112,10 @@ def measure(commands: Sequence[Command], runs: int, *, warmup: int = 1,
         for command in [*commands[offset:], *commands[:offset]]:
             seconds, status, output = run_once(command, env)
             if status != command.expect:
-                raise BenchError(f"{command.name}: `{command.shell()}` exited {status}, expected "
-                                 f"{command.expect}:\n{output}")
+                raise BenchError(
+                    f"{command.name}: `{command.shell()}` exited {status}, expected "
+                    f"{command.expect}:\n{output}"
+                )
             if round_no >= 0:
                 timings[command.name].seconds.append(seconds)
         if progress and round_no >= 0:
@@ -155,15 +168,21 @@ def cpu_model() -> str:
 
 def _git_revision() -> str:
     try:
-        done = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT,
-                              capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     except OSError:
         return "unknown"
     return done.stdout.strip() or "unknown"
 
 
-def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[object]],
-                   align: str | None = None) -> str:
+def markdown_table(
+    headers: Sequence[str], rows: Iterable[Sequence[object]], align: str | None = None
+) -> str:
     """A GitHub-flavoured Markdown table; `align` is one of 'l'/'r' per column."""
     align = align or "l" * len(headers)
     rule = ["---:" if a == "r" else "---" for a in align]
@@ -171,16 +190,19 @@ def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[object]],
     return "\n".join("| " + " | ".join(line) + " |" for line in lines)
 
 
-def text_table(headers: Sequence[str], rows: Iterable[Sequence[object]],
-               align: str | None = None) -> str:
+def text_table(
+    headers: Sequence[str], rows: Iterable[Sequence[object]], align: str | None = None
+) -> str:
     """The same table padded for a terminal."""
     align = align or "l" * len(headers)
     cells = [list(headers), *([str(cell) for cell in row] for row in rows)]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
 
     def fmt(row: Sequence[str]) -> str:
-        return "  ".join(c.rjust(w) if a == "r" else c.ljust(w)
-                         for c, w, a in zip(row, widths, align, strict=True)).rstrip()
+        return "  ".join(
+            c.rjust(w) if a == "r" else c.ljust(w)
+            for c, w, a in zip(row, widths, align, strict=True)
+        ).rstrip()
 
     return "\n".join([fmt(cells[0]), fmt(["-" * w for w in widths]), *map(fmt, cells[1:])])
 
@@ -210,9 +232,12 @@ def write_results(name: str, data: Mapping[str, Any]) -> Path:
 
 
 def timing_record(timing: Timing) -> dict[str, Any]:
-    return {"command": timing.command.shell(), "median_ms": round(timing.median_ms, 2),
-            "p90_ms": round(timing.p90_ms, 2),
-            "runs_ms": [round(s * 1000, 2) for s in timing.seconds]}
+    return {
+        "command": timing.command.shell(),
+        "median_ms": round(timing.median_ms, 2),
+        "p90_ms": round(timing.p90_ms, 2),
+        "runs_ms": [round(s * 1000, 2) for s in timing.seconds],
+    }
 
 
 def _shorten(arg: str) -> str:

@@ -45,8 +45,10 @@ from _common import (  # noqa: E402  (bench/ is not a package)
 
 DOCS = ROOT / "docs" / "benchmarks.md"
 MARKER = "bench:validate"
-SCHEMAS = {"queues": ROOT / "runtime/schemas/queues.schema.json",
-           "schedules": ROOT / "runtime/schemas/schedules.schema.json"}
+SCHEMAS = {
+    "queues": ROOT / "runtime/schemas/queues.schema.json",
+    "schedules": ROOT / "runtime/schemas/schedules.schema.json",
+}
 PACKAGES = ("air", "PyYAML", "jsonschema", "check-jsonschema", "ruamel.yaml", "croniter", "click")
 SHIPPED_TARGET_MS = 150
 LARGE = (2000, 500)  # the issue's large case: tasks, schedules
@@ -58,21 +60,38 @@ LINEAR_TOLERANCE = 1.5  # the largest step may cost this much more per task than
 
 # Queue name -> (priority, time limits to pick from, rate limits, retry override or None).
 QUEUE_PROFILES: dict[str, tuple[int, list[tuple[str, str]], list[str], str | None]] = {
-    "critical": (10, [("15s", "30s"), ("30s", "60s")], ["60/m"],
-                 "{max: 5, initial: 1s, max_delay: 30s}"),
+    "critical": (
+        10,
+        [("15s", "30s"), ("30s", "60s")],
+        ["60/m"],
+        "{max: 5, initial: 1s, max_delay: 30s}",
+    ),
     "realtime": (8, [("30s", "60s")], ["120/m", "10/s"], "{max: 3, initial: 2s, max_delay: 1m}"),
-    "ai": (7, [("1m", "2m"), ("2m", "3m"), ("3m", "4m")], ["10/m", "20/m"],
-           "{max: 3, initial: 5s, max_delay: 2m, errors: [TimeoutError, tasks.errors.Throttled]}"),
+    "ai": (
+        7,
+        [("1m", "2m"), ("2m", "3m"), ("3m", "4m")],
+        ["10/m", "20/m"],
+        "{max: 3, initial: 5s, max_delay: 2m, errors: [TimeoutError, tasks.errors.Throttled]}",
+    ),
     "default": (5, [("1m", "2m"), ("5m", "6m"), ("10m", "12m")], ["30/m"], None),
     "sync": (4, [("10m", "12m")], ["10/m"], "{max: 5, initial: 30s, max_delay: 10m}"),
-    "pipeline": (3, [("30m", "35m"), ("45m", "50m")], [],
-                 "{max: 2, backoff: fixed, initial: 1m, max_delay: 10m}"),
+    "pipeline": (
+        3,
+        [("30m", "35m"), ("45m", "50m")],
+        [],
+        "{max: 2, backoff: fixed, initial: 1m, max_delay: 10m}",
+    ),
     "reports": (2, [("20m", "25m")], ["100/h"], None),
     "low": (1, [("30m", "35m")], [], "{max: 1, backoff: none}"),
 }
 # How often each queue is picked for a task: most work is ordinary, little is critical.
-QUEUE_WEIGHTS = ["default"] * 5 + ["sync"] * 3 + ["ai"] * 2 + ["pipeline"] * 2 + [
-    "critical", "realtime", "reports", "low"]
+QUEUE_WEIGHTS = (
+    ["default"] * 5
+    + ["sync"] * 3
+    + ["ai"] * 2
+    + ["pipeline"] * 2
+    + ["critical", "realtime", "reports", "low"]
+)
 DOMAINS = ["auth", "billing", "contacts", "crm", "ai", "sync", "notify", "ops", "data", "search"]
 VERBS = ["refresh", "process", "score", "export", "import", "notify", "sync", "cleanup", "index"]
 POOLS = """\
@@ -105,9 +124,17 @@ defaults:
 # Cron expressions and intervals with a lower bound of their period in seconds (23 h for daily
 # ones: a daylight-saving day), so the generator can set `overlap: skip` where runs could pile up.
 # `{m}` staggers the minute, as large deployments do to spread load over the hour.
-CRONS = [("*/5 * * * *", 300), ("{m} * * * *", 3600), ("*/15 * * * *", 900),
-         ("{m} */6 * * *", 5 * 3600), ("{m} 3 * * *", 23 * 3600), ("{m} 4 * * 1-5", 23 * 3600),
-         ("{m} 0 1 * *", 27 * 86400), ("@daily", 23 * 3600), ("{m} 5 * * 0", 6 * 86400)]
+CRONS = [
+    ("*/5 * * * *", 300),
+    ("{m} * * * *", 3600),
+    ("*/15 * * * *", 900),
+    ("{m} */6 * * *", 5 * 3600),
+    ("{m} 3 * * *", 23 * 3600),
+    ("{m} 4 * * 1-5", 23 * 3600),
+    ("{m} 0 1 * *", 27 * 86400),
+    ("@daily", 23 * 3600),
+    ("{m} 5 * * 0", 6 * 86400),
+]
 EVERY = [("30s", 30), ("5m", 300), ("15m", 900), ("1h", 3600), ("90", 90)]
 TIMEZONES = ["Europe/Berlin", "America/New_York", "Asia/Tokyo", "Australia/Sydney"]
 SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -179,20 +206,27 @@ def generate(directory: Path, tasks: int, schedules: int) -> Path:
     """Write queues.yaml and schedules.yaml with `tasks` tasks and `schedules` schedules."""
     directory.mkdir(parents=True, exist_ok=True)
     made = [make_task(i) for i in range(tasks)]
-    queues = "\n".join(f"  {name}: {{priority: {spec[0]}, description: \"{name} work\"}}"
-                       for name, spec in QUEUE_PROFILES.items())
+    queues = "\n".join(
+        f'  {name}: {{priority: {spec[0]}, description: "{name} work"}}'
+        for name, spec in QUEUE_PROFILES.items()
+    )
     (directory / "queues.yaml").write_text(
         f"# yaml-language-server: $schema={SCHEMAS['queues']}\n{HEADER}queues:\n{queues}\n"
-        f"{POOLS}tasks:\n" + "\n".join(text for _, text in made) + "\n", encoding="utf-8")
+        f"{POOLS}tasks:\n" + "\n".join(text for _, text in made) + "\n",
+        encoding="utf-8",
+    )
     # A step of 7 spreads the scheduled tasks over every queue (QUEUE_WEIGHTS has 16 entries).
     entries = [make_schedule(j, made[(j * 7 + 3) % tasks][0]) for j in range(schedules)]
     (directory / "schedules.yaml").write_text(
         f"# yaml-language-server: $schema={SCHEMAS['schedules']}\nversion: 1\ntimezone: UTC\n"
-        "schedules:\n" + "\n".join(entries) + "\n", encoding="utf-8")
+        "schedules:\n" + "\n".join(entries) + "\n",
+        encoding="utf-8",
+    )
     return directory
 
 
 # --- what to time ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Case:
@@ -205,14 +239,22 @@ class Case:
     cjs_status: tuple[int, int] = (0, 0)  # check-jsonschema exit status: queues, schedules
 
     def air(self) -> Command:
-        return Command(f"air {self.label}", [script("air"), "validate", "--config",
-                                             str(self.directory)])
+        return Command(
+            f"air {self.label}", [script("air"), "validate", "--config", str(self.directory)]
+        )
 
     def cjs(self, kind: str) -> Command:
         expect = self.cjs_status[0 if kind == "queues" else 1]
-        return Command(f"cjs-{kind} {self.label}",
-                       [script("check-jsonschema"), "--schemafile", str(SCHEMAS[kind]),
-                        str(self.directory / f"{kind}.yaml")], expect=expect)
+        return Command(
+            f"cjs-{kind} {self.label}",
+            [
+                script("check-jsonschema"),
+                "--schemafile",
+                str(SCHEMAS[kind]),
+                str(self.directory / f"{kind}.yaml"),
+            ],
+            expect=expect,
+        )
 
 
 def baseline() -> Command:
@@ -236,14 +278,19 @@ def preflight(case: Case) -> Case:
     try:
         report = json.loads(output)
     except json.JSONDecodeError as exc:
-        raise BenchError(f"air validate --format json printed no JSON for {case.label}:\n"
-                         f"{output}") from exc
+        raise BenchError(
+            f"air validate --format json printed no JSON for {case.label}:\n{output}"
+        ) from exc
     if status != 0 or report.get("errors"):
-        problems = "\n".join(f"  {d.get('file')}:{d.get('line')}: {d.get('code')} "
-                             f"{d.get('message')}" for d in report.get("diagnostics", [])
-                             if d.get("severity") == "error")
-        raise BenchError(f"the {case.label} config is not valid (exit {status}, "
-                         f"{report.get('errors')} errors):\n{problems}")
+        problems = "\n".join(
+            f"  {d.get('file')}:{d.get('line')}: {d.get('code')} {d.get('message')}"
+            for d in report.get("diagnostics", [])
+            if d.get("severity") == "error"
+        )
+        raise BenchError(
+            f"the {case.label} config is not valid (exit {status}, "
+            f"{report.get('errors')} errors):\n{problems}"
+        )
     statuses = (run_once(case.cjs("queues"))[1], run_once(case.cjs("schedules"))[1])
     return replace(case, warnings=int(report.get("warnings", 0)), cjs_status=statuses)
 
@@ -260,6 +307,7 @@ def cases(sizes: Sequence[int], workdir: Path) -> list[Case]:
 
 # --- results --------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Row:
     what: str
@@ -270,9 +318,17 @@ class Row:
 def collect(all_cases: Sequence[Case], timings: dict[str, Timing]) -> list[Row]:
     rows = [Row("baseline", None, timings["baseline"])]
     rows += [Row("air validate", case, timings[f"air {case.label}"]) for case in all_cases]
-    rows += [Row("check-jsonschema ×2", case, summed(
-        f"cjs {case.label}", (timings[f"cjs-queues {case.label}"],
-                              timings[f"cjs-schedules {case.label}"]))) for case in all_cases]
+    rows += [
+        Row(
+            "check-jsonschema ×2",
+            case,
+            summed(
+                f"cjs {case.label}",
+                (timings[f"cjs-queues {case.label}"], timings[f"cjs-schedules {case.label}"]),
+            ),
+        )
+        for case in all_cases
+    ]
     return rows
 
 
@@ -284,12 +340,27 @@ def per_1000(row: Row) -> str:
 
 def main_table(rows: Sequence[Row]) -> tuple[list[str], list[list[str]], str]:
     base = rows[0].timing.median_ms
-    headers = ["command", "config", "tasks / schedules", "median ms", "p90 ms", "× baseline",
-               "ms / 1000 tasks"]
-    body = [[row.what, row.case.label if row.case else "—",
-             f"{row.case.tasks} / {row.case.schedules}" if row.case else "—",
-             f"{row.timing.median_ms:.0f}", f"{row.timing.p90_ms:.0f}",
-             f"{row.timing.median_ms / base:.2f}", per_1000(row)] for row in rows]
+    headers = [
+        "command",
+        "config",
+        "tasks / schedules",
+        "median ms",
+        "p90 ms",
+        "× baseline",
+        "ms / 1000 tasks",
+    ]
+    body = [
+        [
+            row.what,
+            row.case.label if row.case else "—",
+            f"{row.case.tasks} / {row.case.schedules}" if row.case else "—",
+            f"{row.timing.median_ms:.0f}",
+            f"{row.timing.p90_ms:.0f}",
+            f"{row.timing.median_ms / base:.2f}",
+            per_1000(row),
+        ]
+        for row in rows
+    ]
     return headers, body, "lllrrrr"
 
 
@@ -297,37 +368,62 @@ def growth(rows: Sequence[Row], what: str) -> list[tuple[int, float]]:
     """(tasks, marginal ms per 1000 tasks) from each size to the next, starting at the shipped
     config: constant when the cost grows linearly with the config."""
     points = [(r.case.tasks, r.timing.median_ms) for r in rows if r.what == what and r.case]
-    return [(b[0], (b[1] - a[1]) / (b[0] - a[0]) * 1000)
-            for a, b in zip(points, points[1:], strict=False) if b[0] > a[0]]
+    return [
+        (b[0], (b[1] - a[1]) / (b[0] - a[0]) * 1000)
+        for a, b in zip(points, points[1:], strict=False)
+        if b[0] > a[0]
+    ]
 
 
 def growth_table(rows: Sequence[Row]) -> tuple[list[str], list[list[str]], str]:
     air, cjs = growth(rows, "air validate"), growth(rows, "check-jsonschema ×2")
     previous = ["shipped"] + [f"{n}" for n, _ in air[:-1]]
-    body = [[f"{start} → {n} tasks", f"{a:.0f}", f"{c:.0f}"]
-            for start, (n, a), (_, c) in zip(previous, air, cjs, strict=True)]
-    return ["step", "air validate: ms per extra 1000 tasks",
-            "check-jsonschema: ms per extra 1000 tasks"], body, "lrr"
+    body = [
+        [f"{start} → {n} tasks", f"{a:.0f}", f"{c:.0f}"]
+        for start, (n, a), (_, c) in zip(previous, air, cjs, strict=True)
+    ]
+    return (
+        [
+            "step",
+            "air validate: ms per extra 1000 tasks",
+            "check-jsonschema: ms per extra 1000 tasks",
+        ],
+        body,
+        "lrr",
+    )
 
 
 def verdicts(rows: Sequence[Row]) -> list[str]:
     air = {row.case.label: row for row in rows if row.what == "air validate" and row.case}
     found = []
     shipped = air["shipped"].timing.median_ms
-    found.append(_verdict(shipped < SHIPPED_TARGET_MS, f"shipped config: {shipped:.0f} ms "
-                          f"(target < {SHIPPED_TARGET_MS} ms)"))
+    found.append(
+        _verdict(
+            shipped < SHIPPED_TARGET_MS,
+            f"shipped config: {shipped:.0f} ms (target < {SHIPPED_TARGET_MS} ms)",
+        )
+    )
     large = next((r for r in air.values() if (r.case.tasks, r.case.schedules) == LARGE), None)
     if large:
         ms = large.timing.median_ms
-        found.append(_verdict(ms < LARGE_TARGET_MS, f"{LARGE[0]} tasks / {LARGE[1]} schedules: "
-                              f"{ms:.0f} ms (target < {LARGE_TARGET_MS} ms)"))
+        found.append(
+            _verdict(
+                ms < LARGE_TARGET_MS,
+                f"{LARGE[0]} tasks / {LARGE[1]} schedules: "
+                f"{ms:.0f} ms (target < {LARGE_TARGET_MS} ms)",
+            )
+        )
     steps = growth(rows, "air validate")
     if len(steps) >= 3:  # the first step starts at the shipped config; compare generated ones
         first, last = steps[1][1], steps[-1][1]
-        found.append(_verdict(last <= first * LINEAR_TOLERANCE,
-                              f"growth: {first:.0f} then {last:.0f} ms per extra 1000 tasks "
-                              f"(linear if the later step costs at most {LINEAR_TOLERANCE}× "
-                              f"the earlier)"))
+        found.append(
+            _verdict(
+                last <= first * LINEAR_TOLERANCE,
+                f"growth: {first:.0f} then {last:.0f} ms per extra 1000 tasks "
+                f"(linear if the later step costs at most {LINEAR_TOLERANCE}× "
+                f"the earlier)",
+            )
+        )
     return found
 
 
@@ -353,26 +449,35 @@ def header_lines(env: dict[str, Any], runs: int) -> list[str]:
 
 def speedups(rows: Sequence[Row]) -> str:
     air = {r.case.label: r.timing.median_ms for r in rows if r.what == "air validate" and r.case}
-    cjs = {r.case.label: r.timing.median_ms for r in rows
-           if r.what.startswith("check-jsonschema") and r.case}
+    cjs = {
+        r.case.label: r.timing.median_ms
+        for r in rows
+        if r.what.startswith("check-jsonschema") and r.case
+    }
     return ", ".join(f"{label} {cjs[label] / air[label]:.1f}×" for label in air)
 
 
 def notes(rows: Sequence[Row], all_cases: Sequence[Case]) -> list[str]:
-    failing = [f"{case.label} (exit {case.cjs_status[0]} / {case.cjs_status[1]})"
-               for case in all_cases if any(case.cjs_status)]
+    failing = [
+        f"{case.label} (exit {case.cjs_status[0]} / {case.cjs_status[1]})"
+        for case in all_cases
+        if any(case.cjs_status)
+    ]
     warned = ", ".join(f"{case.label}: {case.warnings}" for case in all_cases)
-    status = ("check-jsonschema exited non-zero on: " + "; ".join(failing) if failing else
-              "check-jsonschema exited 0 on every file, the shipped ones included: "
-              "`${AIR_BROKER_URL:-...}` is not expanded, but it is still a string, which is "
-              "all the schema asks of `broker.url`.")
+    status = (
+        "check-jsonschema exited non-zero on: " + "; ".join(failing)
+        if failing
+        else "check-jsonschema exited 0 on every file, the shipped ones included: "
+        "`${AIR_BROKER_URL:-...}` is not expanded, but it is still a string, which is "
+        "all the schema asks of `broker.url`."
+    )
     return [
         "- `air validate` does everything: YAML with positions, `${VAR:-default}` expansion, "
         "both schemas, the model and every semantic rule (references, limits against the "
         "visibility timeout, cron and time zones, pile-up). Every config above validates with "
         f"exit 0 and no errors (warnings: {warned}).",
         f"- check-jsonschema takes this many times as long as `air validate`: {speedups(rows)}.",
-        "- \"ms / 1000 tasks\" divides the whole process time by the size, so it includes the "
+        '- "ms / 1000 tasks" divides the whole process time by the size, so it includes the '
         "fixed start-up cost and falls as configs grow; the growth table subtracts consecutive "
         "sizes, which cancels start-up and shows the cost of each extra task.",
         "- check-jsonschema is two processes (`--schemafile runtime/schemas/queues.schema.json "
@@ -392,37 +497,54 @@ def notes(rows: Sequence[Row], all_cases: Sequence[Case]) -> list[str]:
 def render(env: dict[str, Any], runs: int, rows: Sequence[Row], all_cases: Sequence[Case]) -> str:
     parts = ["\n".join(header_lines(env, runs)), markdown_table(*main_table(rows))]
     if len(growth(rows, "air validate")) > 1:
-        parts.append("Growth, from each size to the next (constant = linear):\n\n" +
-                     markdown_table(*growth_table(rows)))
+        parts.append(
+            "Growth, from each size to the next (constant = linear):\n\n"
+            + markdown_table(*growth_table(rows))
+        )
     parts.append("Targets:\n\n" + "\n".join(f"- {v}" for v in verdicts(rows)))
     parts.append("Notes:\n\n" + "\n".join(notes(rows, all_cases)))
     return "\n\n".join(parts)
 
 
-def results(env: dict[str, Any], runs: int, rows: Sequence[Row],
-            all_cases: Sequence[Case]) -> dict[str, Any]:
+def results(
+    env: dict[str, Any], runs: int, rows: Sequence[Row], all_cases: Sequence[Case]
+) -> dict[str, Any]:
     return {
-        "benchmark": "validate", "runs": runs, "environment": env,
-        "cases": [{"label": c.label, "tasks": c.tasks, "schedules": c.schedules,
-                   "warnings": c.warnings, "check_jsonschema_status": c.cjs_status}
-                  for c in all_cases],
-        "rows": [{"what": r.what, "config": r.case.label if r.case else None,
-                  **timing_record(r.timing)} for r in rows],
+        "benchmark": "validate",
+        "runs": runs,
+        "environment": env,
+        "cases": [
+            {
+                "label": c.label,
+                "tasks": c.tasks,
+                "schedules": c.schedules,
+                "warnings": c.warnings,
+                "check_jsonschema_status": c.cjs_status,
+            }
+            for c in all_cases
+        ],
+        "rows": [
+            {"what": r.what, "config": r.case.label if r.case else None, **timing_record(r.timing)}
+            for r in rows
+        ],
         "verdicts": verdicts(rows),
     }
 
 
 # --- profile -------------------------------------------------------------------------------
 
+
 def import_profile(directory: Path) -> list[tuple[str, float]]:
     """`python -X importtime` of one `air validate`: self time summed per top-level package."""
-    command = Command("importtime", [sys.executable, "-X", "importtime", script("air"),
-                                     "validate", "--config", str(directory)])
+    command = Command(
+        "importtime",
+        [sys.executable, "-X", "importtime", script("air"), "validate", "--config", str(directory)],
+    )
     _, _, output = run_once(command)
     totals: dict[str, float] = {}
     for line in output.splitlines():
         if line.startswith("import time:") and "|" in line:
-            own, _, name = (part.strip() for part in line[len("import time:"):].split("|"))
+            own, _, name = (part.strip() for part in line[len("import time:") :].split("|"))
             if own.isdigit():
                 top = name.split(".")[0]
                 totals[top] = totals.get(top, 0.0) + int(own) / 1000
@@ -449,8 +571,10 @@ def profile(all_cases: Sequence[Case]) -> None:
     """Imports do not depend on the config (checked: the same packages load for every size),
     so they are shown for the shipped config; the calls for the largest one."""
     ranked = import_profile(all_cases[0].directory)
-    print(f"== imports of `air validate` (-X importtime, self ms per top-level package; total "
-          f"{sum(ms for _, ms in ranked):.0f} ms, inflated by the instrumentation)")
+    print(
+        f"== imports of `air validate` (-X importtime, self ms per top-level package; total "
+        f"{sum(ms for _, ms in ranked):.0f} ms, inflated by the instrumentation)"
+    )
     print(text_table(["package", "ms"], [(name, f"{ms:.1f}") for name, ms in ranked[:20]], "lr"))
     print(f"\n== cProfile of runtime.validate.validate() on {all_cases[-1].label}")
     print(call_profile(all_cases[-1].directory))
@@ -458,17 +582,23 @@ def profile(all_cases: Sequence[Case]) -> None:
 
 # --- main -----------------------------------------------------------------------------------
 
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=15, help="timed runs per command (15)")
-    parser.add_argument("--sizes", default="500,1000,2000",
-                        help="task counts of the generated configs, comma-separated; each gets "
-                             "a quarter as many schedules (500,1000,2000)")
-    parser.add_argument("--no-docs", action="store_true",
-                        help="do not update docs/benchmarks.md")
-    parser.add_argument("--profile", action="store_true",
-                        help="instead of timing, show where `air validate` spends its time on "
-                             "the shipped and the largest config (imports and cProfile)")
+    parser.add_argument(
+        "--sizes",
+        default="500,1000,2000",
+        help="task counts of the generated configs, comma-separated; each gets "
+        "a quarter as many schedules (500,1000,2000)",
+    )
+    parser.add_argument("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="instead of timing, show where `air validate` spends its time on "
+        "the shipped and the largest config (imports and cProfile)",
+    )
     args = parser.parse_args(argv)
     try:
         args.sizes = sorted({int(size) for size in args.sizes.split(",") if size.strip()})
@@ -490,8 +620,9 @@ def environment_info() -> dict[str, Any]:
 
 
 def progress(done: int, total: int) -> None:
-    print(f"\r  round {done}/{total}", end="" if done < total else "\n", file=sys.stderr,
-          flush=True)
+    print(
+        f"\r  round {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -503,8 +634,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.profile:
             profile(all_cases)
             return 0
-        commands = [baseline()] + [c for case in all_cases
-                                   for c in (case.air(), case.cjs("queues"), case.cjs("schedules"))]
+        commands = [baseline()] + [
+            c for case in all_cases for c in (case.air(), case.cjs("queues"), case.cjs("schedules"))
+        ]
         print(f"timing {len(commands)} commands × {args.runs} runs ...", file=sys.stderr)
         timings = measure(commands, args.runs, progress=progress)
     rows = collect(all_cases, timings)

@@ -24,11 +24,16 @@ def plan_or_fail(options: CliOptions, *, warnings: bool = False) -> Plan:
     try:
         plan, result = load_plan(options.config_dir)
     except InvalidConfig as exc:
-        click.echo(render_text(exc.validation.report, color=options.color), err=True, nl=False)
+        click.echo(
+            render_text(exc.validation.report, color=options.color),
+            err=True,
+            nl=False,
+            color=options.color,
+        )
         raise
     if warnings and result.report.warnings and options.verbosity > 0:
         only = Report([d for d in result.report if d.severity is Severity.WARNING])
-        click.echo(render_text(only, color=options.color), err=True, nl=False)
+        click.echo(render_text(only, color=options.color), err=True, nl=False, color=options.color)
     return plan
 
 
@@ -50,8 +55,10 @@ def ping_broker(url: str, timeout: float = 3.0) -> None:
     try:
         client.ping()
     except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-        raise BrokerUnreachable(f"the broker at {redact(url)} does not answer: {exc}",
-                                hint="start Redis, or run `air up`, which starts one") from None
+        raise BrokerUnreachable(
+            f"the broker at {redact(url)} does not answer: {exc}",
+            hint="start Redis, or run `air up`, which starts one",
+        ) from None
     finally:
         client.close()
 
@@ -72,8 +79,9 @@ def celery_app(plan: Plan) -> Celery:
 def echo_table(rows: list[list[str]], header: list[str]) -> None:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
-        click.echo("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True))
-                   .rstrip())
+        click.echo(
+            "  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        )
 
 
 def as_json_arg(value: str | None, name: str, kind: type) -> Any:
@@ -84,9 +92,12 @@ def as_json_arg(value: str | None, name: str, kind: type) -> Any:
     try:
         parsed = json.loads(value)
     except json.JSONDecodeError as exc:
-        raise UsageError(f"{name} is not valid JSON: {exc}",
-                         hint=f"example: {name} '[1, \"a\"]'" if kind is list else
-                         f"example: {name} '{{\"user_id\": 1}}'") from None
+        raise UsageError(
+            f"{name} is not valid JSON: {exc}",
+            hint=f"example: {name} '[1, \"a\"]'"
+            if kind is list
+            else f"example: {name} '{{\"user_id\": 1}}'",
+        ) from None
     if not isinstance(parsed, kind):
         raise UsageError(f"{name} must be a JSON {'list' if kind is list else 'object'}")
     return parsed

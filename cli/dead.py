@@ -39,10 +39,21 @@ def _store(options: CliOptions) -> tuple[Plan, DeadLetterStore]:
 @dead.command("list")
 @config_option
 @click.option("--task", help="Only this task name.")
-@click.option("--limit", type=click.IntRange(1), default=50, show_default=True,
-              help="At most this many entries.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Output format.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1),
+    default=50,
+    show_default=True,
+    help="At most this many entries.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
 @pass_options
 def list_letters(options: CliOptions, task: str | None, limit: int, output_format: str) -> None:
     """List dead letters, newest first."""
@@ -51,8 +62,17 @@ def list_letters(options: CliOptions, task: str | None, limit: int, output_forma
     if output_format == "json":
         click.echo(json.dumps([asdict(letter) for letter in letters], indent=2))
         return
-    rows = [[_time(x.failed_at), x.id, x.task, x.reason, str(x.retries),
-             f"{x.exception}: {x.message}"[:60]] for x in letters]
+    rows = [
+        [
+            _time(x.failed_at),
+            x.id,
+            x.task,
+            x.reason,
+            str(x.retries),
+            f"{x.exception}: {x.message}"[:60],
+        ]
+        for x in letters
+    ]
     echo_table(rows, ["FAILED AT (UTC)", "ID", "TASK", "REASON", "RETRIES", "ERROR"])
     click.echo(f"{len(letters)} shown, {store.count()} in the store", err=True)
 
@@ -73,19 +93,27 @@ def show_letter(options: CliOptions, task_id: str) -> None:
 @click.option("--all", "replay_all", is_flag=True, help="Replay every entry (see --task).")
 @click.option("--task", help="With --all: only this task name.")
 @pass_options
-def replay(options: CliOptions, task_ids: tuple[str, ...], replay_all: bool,
-           task: str | None) -> None:
+def replay(
+    options: CliOptions, task_ids: tuple[str, ...], replay_all: bool, task: str | None
+) -> None:
     """Send dead letters again with their arguments, routed by the current config."""
     plan, store = _store(options)
     if replay_all == bool(task_ids):
         raise UsageError("give task ids or --all, not both and not neither")
-    letters = (store.list(limit=store.count() or 1, task=task) if replay_all
-               else [_get(store, i) for i in task_ids])
+    letters = (
+        store.list(limit=store.count() or 1, task=task)
+        if replay_all
+        else [_get(store, i) for i in task_ids]
+    )
     app = celery_app(plan)
     for letter in letters:
         policy = plan.tasks.get(letter.task)
-        result = app.send_task(letter.task, args=letter.args, kwargs=letter.kwargs,
-                               expires=policy.expires if policy else None)
+        result = app.send_task(
+            letter.task,
+            args=letter.args,
+            kwargs=letter.kwargs,
+            expires=policy.expires if policy else None,
+        )
         store.remove(letter.id)
         click.echo(f"replayed {letter.task}[{letter.id}] as {result.id}")
     click.echo(f"{len(letters)} replayed", err=True)

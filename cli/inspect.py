@@ -23,8 +23,14 @@ Examples:
 
 @click.command(epilog=SHOW_EPILOG)
 @config_option
-@click.option("--format", "output_format", type=click.Choice(["yaml", "json"]), default="yaml",
-              show_default=True, help="Output format.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["yaml", "json"]),
+    default="yaml",
+    show_default=True,
+    help="Output format.",
+)
 @pass_options
 def show(options: CliOptions, output_format: str) -> None:
     """Print the compiled plan: Celery settings, worker commands, beat entries, notes."""
@@ -54,8 +60,15 @@ def pools(options: CliOptions) -> None:
     for worker in plan.workers.values():
         argv = worker.argv
         child = _flag(argv, "--max-tasks-per-child") or "-"
-        rows.append([worker.pool, ",".join(worker.queues), str(worker.concurrency), child,
-                     _flag(argv, "--pool") or "prefork"])
+        rows.append(
+            [
+                worker.pool,
+                ",".join(worker.queues),
+                str(worker.concurrency),
+                child,
+                _flag(argv, "--pool") or "prefork",
+            ]
+        )
     echo_table(rows, ["POOL", "QUEUES", "CONCURRENCY", "TASKS/CHILD", "TYPE"])
     click.echo("\nworker commands (what `air run POOL` executes):")
     for worker in plan.workers.values():
@@ -76,8 +89,14 @@ Examples:
 @click.command(epilog=SCHEDULE_EPILOG)
 @config_option
 @click.argument("name", required=False)
-@click.option("--next", "count", type=click.IntRange(1, 1000), default=1, show_default=True,
-              help="How many upcoming fire times to list.")
+@click.option(
+    "--next",
+    "count",
+    type=click.IntRange(1, 1000),
+    default=1,
+    show_default=True,
+    help="How many upcoming fire times to list.",
+)
 @pass_options
 def schedule(options: CliOptions, name: str | None, count: int) -> None:
     """Show upcoming fire times, in each schedule's own time zone."""
@@ -118,5 +137,7 @@ def _fires(entry: ScheduleEntry, now: datetime, count: int) -> list[str]:
                 break
         return fires
     assert entry.cron is not None
-    return [f.isoformat(timespec="seconds") for f in
-            cron.next_fires(entry.cron, entry.timezone, now, count)]
+    return [
+        f.isoformat(timespec="seconds")
+        for f in cron.next_fires(entry.cron, entry.timezone, now, count)
+    ]

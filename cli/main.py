@@ -48,27 +48,47 @@ class LazyGroup(click.Group):
         return command
 
 
-@click.group(cls=LazyGroup, epilog=EPILOG,
-             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--config", "config_dir", type=click.Path(path_type=Path, file_okay=False),
-              envvar="AIR_CONFIG_DIR", default=defaults.CONFIG_DIR, show_default=True,
-              show_envvar=True, help="Directory with queues.yaml and schedules.yaml.")
-@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
-              show_default=True, help="Colour output (auto: on a terminal, unless NO_COLOR).")
+@click.group(
+    cls=LazyGroup,
+    epilog=EPILOG,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.option(
+    "--config",
+    "config_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="AIR_CONFIG_DIR",
+    default=defaults.CONFIG_DIR,
+    show_default=True,
+    show_envvar=True,
+    help="Directory with queues.yaml and schedules.yaml.",
+)
+@click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour output (auto: on a terminal, unless NO_COLOR).",
+)
 @click.option("-v", "--verbose", count=True, help="More output; repeat for more.")
 @click.option("-q", "--quiet", count=True, help="Less output; repeat for less.")
 @click.option("--traceback", is_flag=True, help="Show Python tracebacks (for reporting bugs).")
 @click.version_option(package_name="air", message="air %(version)s")
 @click.pass_context
-def cli(ctx: click.Context, config_dir: Path, color: str, verbose: int, quiet: int,
-        traceback: bool) -> None:
+def cli(
+    ctx: click.Context, config_dir: Path, color: str, verbose: int, quiet: int, traceback: bool
+) -> None:
     """air: a declarative job platform on Celery and Redis.
 
     Queues, pools, task policies and schedules live in YAML; air validates them, compiles them
     into Celery settings, and runs the workers and beat from that plan.
     """
-    ctx.obj = CliOptions(config_dir=config_dir, color=resolve_color(color),
-                         verbosity=max(0, 1 + verbose - quiet), traceback=traceback)
+    ctx.obj = CliOptions(
+        config_dir=config_dir,
+        color=resolve_color(color),
+        verbosity=max(0, 1 + verbose - quiet),
+        traceback=traceback,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -44,8 +44,13 @@ def _override_config(ctx: click.Context, _param: click.Parameter, value: Path | 
 
 def config_option(function: F) -> F:
     return click.option(
-        "--config", "config_dir", type=click.Path(path_type=Path, file_okay=False),
-        default=None, expose_value=False, is_eager=False, callback=_override_config,
+        "--config",
+        "config_dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=None,
+        expose_value=False,
+        is_eager=False,
+        callback=_override_config,
         help="Config directory with queues.yaml and schedules.yaml "
-             f"[env AIR_CONFIG_DIR; default ./{defaults.CONFIG_DIR}].",
+        f"[env AIR_CONFIG_DIR; default ./{defaults.CONFIG_DIR}].",
     )(function)

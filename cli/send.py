@@ -33,14 +33,30 @@ class TaskFailed(AirError):
 @click.argument("task")
 @click.option("--args", "args_json", metavar="JSON", help="Positional arguments, a JSON list.")
 @click.option("--kwargs", "kwargs_json", metavar="JSON", help="Keyword arguments, a JSON object.")
-@click.option("--countdown", type=click.FloatRange(min=0), default=None,
-              help="Seconds to wait before the task may start.")
+@click.option(
+    "--countdown",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds to wait before the task may start.",
+)
 @click.option("--wait", is_flag=True, help="Wait for the result and print it (progress on stderr).")
-@click.option("--timeout", type=click.FloatRange(min=0), default=300.0, show_default=True,
-              help="Seconds --wait waits before giving up.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=300.0,
+    show_default=True,
+    help="Seconds --wait waits before giving up.",
+)
 @pass_options
-def send(options: CliOptions, task: str, args_json: str | None, kwargs_json: str | None,
-         countdown: float | None, wait: bool, timeout: float) -> None:
+def send(
+    options: CliOptions,
+    task: str,
+    args_json: str | None,
+    kwargs_json: str | None,
+    countdown: float | None,
+    wait: bool,
+    timeout: float,
+) -> None:
     """Enqueue TASK on the queue and with the priority the config gives it."""
     args = as_json_arg(args_json, "--args", list)
     kwargs = as_json_arg(kwargs_json, "--kwargs", dict)
@@ -48,8 +64,9 @@ def send(options: CliOptions, task: str, args_json: str | None, kwargs_json: str
     policy = plan.tasks[pick(task, plan.tasks, "task")]
     ping_broker(plan.celery["broker_url"])
     app = celery_app(plan)
-    result = app.send_task(policy.name, args=args, kwargs=kwargs, countdown=countdown,
-                           expires=policy.expires)
+    result = app.send_task(
+        policy.name, args=args, kwargs=kwargs, countdown=countdown, expires=policy.expires
+    )
     queue, priority = plan.route(policy.name)
     click.echo(f"sent {policy.name}[{result.id}] to {queue} (priority {priority})", err=True)
     click.echo(result.id)
@@ -72,11 +89,15 @@ def _wait(result: Any, timeout: float, show_progress: bool) -> None:
         elif state in ("FAILURE", "REVOKED"):
             if bar:
                 bar.close()
-            raise TaskFailed(f"task {result.id} ended in {state}: {result.result!r}",
-                             hint=f"inspect it with `air dead show {result.id}`")
+            raise TaskFailed(
+                f"task {result.id} ended in {state}: {result.result!r}",
+                hint=f"inspect it with `air dead show {result.id}`",
+            )
         time.sleep(0.1)
-    raise TaskFailed(f"task {result.id} did not finish within {timeout:g}s (state {result.state})",
-                     hint="raise --timeout, or check that a pool consumes its queue (`air pools`)")
+    raise TaskFailed(
+        f"task {result.id} did not finish within {timeout:g}s (state {result.state})",
+        hint="raise --timeout, or check that a pool consumes its queue (`air pools`)",
+    )
 
 
 class _ProgressBar:

@@ -31,17 +31,24 @@ STATE_DIR = Path(".air")
 @config_option
 @click.option("--pools", "only", metavar="A,B", help="Run only these pools (default: all).")
 @click.option("--no-beat", is_flag=True, help="Do not run the beat scheduler.")
-@click.option("--grace", type=click.FloatRange(min=0), default=20.0, show_default=True,
-              help="Seconds a warm shutdown may take before children are killed.")
+@click.option(
+    "--grace",
+    type=click.FloatRange(min=0),
+    default=20.0,
+    show_default=True,
+    help="Seconds a warm shutdown may take before children are killed.",
+)
 @pass_options
 def up(options: CliOptions, only: str | None, no_beat: bool, grace: float) -> None:
     """Run every pool and beat as child processes, with an embedded Redis if needed."""
     plan = plan_or_fail(options, warnings=True)
-    names = [pick(n.strip(), plan.workers, "pool") for n in only.split(",")] if only else list(
-        plan.workers)
+    names = (
+        [pick(n.strip(), plan.workers, "pool") for n in only.split(",")]
+        if only
+        else list(plan.workers)
+    )
     servers = _ensure_broker(plan)
-    env = dict(os.environ, AIR_CONFIG_DIR=str(options.config_dir.resolve()),
-               PYTHONUNBUFFERED="1")
+    env = dict(os.environ, AIR_CONFIG_DIR=str(options.config_dir.resolve()), PYTHONUNBUFFERED="1")
     # Children write to a pipe; a person watching a terminal still wants readable lines.
     env.setdefault("AIR_LOG_FORMAT", "console" if sys.stdout.isatty() else "json")
     # Each child is `air run POOL` / `air beat`: the same path an operator runs by hand.
@@ -50,8 +57,9 @@ def up(options: CliOptions, only: str | None, no_beat: bool, grace: float) -> No
     if not no_beat:
         children.append(Child(name="beat", argv=[*air, "beat"], env=env))
     supervisor = Supervisor(children, grace=grace, color=options.color)
-    previous = {sig: signal.signal(sig, _stopper(supervisor)) for sig in (signal.SIGINT,
-                                                                           signal.SIGTERM)}
+    previous = {
+        sig: signal.signal(sig, _stopper(supervisor)) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         supervisor.start_all()
         _print_table(plan, children)
@@ -59,8 +67,9 @@ def up(options: CliOptions, only: str | None, no_beat: bool, grace: float) -> No
         click.echo("air: shutting down (warm; Ctrl-C again does not hurry it)", err=True)
         killed = supervisor.shutdown()
         if killed:
-            click.echo(f"air: killed after the {grace:g}s grace period: {', '.join(killed)}",
-                       err=True)
+            click.echo(
+                f"air: killed after the {grace:g}s grace period: {', '.join(killed)}", err=True
+            )
     finally:
         if supervisor.children and not supervisor.stopping.is_set():
             supervisor.shutdown()
@@ -89,12 +98,16 @@ def _ensure_broker(plan: Plan) -> list[embedded.RedisServer]:
         if embedded.answers(host, port):
             continue
         if not embedded.is_loopback(url):
-            raise BrokerUnreachable(f"nothing answers at {redact(url)}",
-                                    hint="start that Redis, or point the URL at 127.0.0.1 so "
-                                         "`air up` can start one")
+            raise BrokerUnreachable(
+                f"nothing answers at {redact(url)}",
+                hint="start that Redis, or point the URL at 127.0.0.1 so `air up` can start one",
+            )
         server = embedded.RedisServer(port, STATE_DIR / f"redis-{port}", persistent=True)
-        click.echo(f"air: no Redis on 127.0.0.1:{port}; starting an embedded one "
-                   f"({server.binary}, data in {server.directory})", err=True)
+        click.echo(
+            f"air: no Redis on 127.0.0.1:{port}; starting an embedded one "
+            f"({server.binary}, data in {server.directory})",
+            err=True,
+        )
         try:
             server.start()
         except (OSError, RuntimeError, TimeoutError) as exc:
@@ -112,7 +125,8 @@ def _print_table(plan: Plan, children: list[Child]) -> None:
         if worker is None:
             rows.append([child.name, "-", "-", str(child.pid)])
         else:
-            rows.append([child.name, ",".join(worker.queues), str(worker.concurrency),
-                         str(child.pid)])
+            rows.append(
+                [child.name, ",".join(worker.queues), str(worker.concurrency), str(child.pid)]
+            )
     echo_table(rows, ["POOL", "QUEUES", "CONCURRENCY", "PID"])
     click.echo(f"broker {redact(plan.celery['broker_url'])}; Ctrl-C stops everything")

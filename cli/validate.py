@@ -31,8 +31,14 @@ class ValidateOptions:
 
 @click.command(epilog=EPILOG)
 @config_option
-@click.option("--format", "output_format", type=click.Choice(sorted(REPORTERS)), default="text",
-              show_default=True, help="Report format.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(sorted(REPORTERS)),
+    default="text",
+    show_default=True,
+    help="Report format.",
+)
 @pass_options
 def validate(options: CliOptions, output_format: str) -> None:
     """Check queues.yaml and schedules.yaml: syntax, schema, references, limits, schedules."""

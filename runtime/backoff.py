@@ -5,8 +5,14 @@ from __future__ import annotations
 import random
 
 
-def delay(backoff: str, initial: float, max_delay: float, jitter: bool, retries: int,
-          rng: random.Random | None = None) -> float:
+def delay(
+    backoff: str,
+    initial: float,
+    max_delay: float,
+    jitter: bool,
+    retries: int,
+    rng: random.Random | None = None,
+) -> float:
     """Seconds to wait before retry number `retries + 1` (`retries` counts those already done).
 
     exponential: initial * 2**retries; fixed: initial; none: 0. Capped at max_delay. Jitter picks

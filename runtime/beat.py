@@ -55,7 +55,9 @@ class CronSchedule(BaseSchedule):  # type: ignore[misc]
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, CronSchedule) and (other.expression, other.timezone) == (
-            self.expression, self.timezone)
+            self.expression,
+            self.timezone,
+        )
 
     def __hash__(self) -> int:
         return hash((self.expression, self.timezone))
@@ -102,8 +104,9 @@ class RedisScheduler(Scheduler):  # type: ignore[misc]
 
     def __init__(self, app: Any, *args: Any, **kwargs: Any) -> None:
         self.plan: Plan = app.air_plan
-        self.redis = redis.Redis.from_url(app.conf.broker_url, socket_timeout=10,
-                                          socket_connect_timeout=5)
+        self.redis = redis.Redis.from_url(
+            app.conf.broker_url, socket_timeout=10, socket_connect_timeout=5
+        )
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         kwargs.pop("schedule_filename", None)
         super().__init__(app, *args, **kwargs)
@@ -117,11 +120,15 @@ class RedisScheduler(Scheduler):  # type: ignore[misc]
                 continue
             last = stored.get(planned.name)
             entries[planned.name] = ScheduleEntry(
-                name=planned.name, task=planned.task, app=self.app,
+                name=planned.name,
+                task=planned.task,
+                app=self.app,
                 schedule=_schedule(planned, self.app),
-                args=tuple(planned.args), kwargs=dict(planned.kwargs),
+                args=tuple(planned.args),
+                kwargs=dict(planned.kwargs),
                 options=_options(planned),
-                last_run_at=datetime.fromisoformat(last) if last else datetime.now(UTC))
+                last_run_at=datetime.fromisoformat(last) if last else datetime.now(UTC),
+            )
         self.data = entries
         logger.info("beat: %d schedules: %s", len(entries), ", ".join(sorted(entries)) or "none")
 
@@ -134,14 +141,19 @@ class RedisScheduler(Scheduler):  # type: ignore[misc]
         self.redis.hset(LAST_RUN, entry.name, _aware(new_entry.last_run_at).isoformat())
         return new_entry  # type: ignore[no-any-return]
 
-    def apply_async(self, entry: ScheduleEntry, producer: Any = None, advance: bool = True,
-                    **kwargs: Any) -> Any:
+    def apply_async(
+        self, entry: ScheduleEntry, producer: Any = None, advance: bool = True, **kwargs: Any
+    ) -> Any:
         planned = self.plan.beat.get(entry.name)
         if planned is not None and planned.overlap == "skip":
             running = self._still_running(planned)
             if running:
-                logger.warning("beat: skipped %s: the previous run %s is still %s", entry.name,
-                               running[0], running[1])
+                logger.warning(
+                    "beat: skipped %s: the previous run %s is still %s",
+                    entry.name,
+                    running[0],
+                    running[1],
+                )
                 return None
         result = super().apply_async(entry, producer, advance, **kwargs)
         if planned is not None and planned.overlap == "skip" and result is not None:
@@ -163,8 +175,10 @@ class RedisScheduler(Scheduler):  # type: ignore[misc]
         if holder == self.owner or _dead_here(holder):
             self.redis.set(LOCK, self.owner, ex=LOCK_TTL)
             return
-        raise BeatLocked(f"another air beat ({holder}) already runs against this broker; "
-                         f"only one may run, or every schedule would fire twice")
+        raise BeatLocked(
+            f"another air beat ({holder}) already runs against this broker; "
+            f"only one may run, or every schedule would fire twice"
+        )
 
     def close(self) -> None:
         super().close()

@@ -28,12 +28,12 @@ NOTES = (
     "Rate limits are enforced per worker node (Celery's rule): two nodes of a pool allow twice "
     "the rate.",
     "Time limits are enforced by the prefork pool only.",
-    "Worker start-up: mingle and gossip are off (--without-mingle --without-gossip). They add about "
-    "a second to every start and serve worker-to-worker state sync that air does not use; "
+    "Worker start-up: mingle and gossip are off (--without-mingle --without-gossip). They add "
+    "about a second to every start and serve worker-to-worker state sync that air does not use; "
     "heartbeats stay on because monitoring needs them.",
-    "Delivery: tasks are acknowledged after they run (acks_late); a task whose worker process dies "
-    "is sent again, counted against its retry limit; a task that fails or times out is acknowledged "
-    "and recorded in the dead-letter store, never redelivered forever.",
+    "Delivery: tasks are acknowledged after they run (acks_late); a task whose worker process "
+    "dies is sent again, counted against its retry limit; a task that fails or times out is "
+    "acknowledged and recorded in the dead-letter store, never redelivered forever.",
     "One message is reserved per worker process (prefetch multiplier 1 unless a pool sets more), "
     "so a backlog of low-priority work never sits in front of urgent work.",
 )
@@ -77,20 +77,26 @@ def _task(task: Task, queue_priority: dict[str, int]) -> TaskPlan:
         acks_late=task.acks_late,
         expires=seconds(task.expires),
         dead_letter=task.dead_letter,
-        retry=RetryPlan(max=retry.max, backoff=retry.backoff,
-                        initial=retry.initial.total_seconds(),
-                        max_delay=retry.max_delay.total_seconds(), jitter=retry.jitter,
-                        errors=retry.errors),
+        retry=RetryPlan(
+            max=retry.max,
+            backoff=retry.backoff,
+            initial=retry.initial.total_seconds(),
+            max_delay=retry.max_delay.total_seconds(),
+            jitter=retry.jitter,
+            errors=retry.errors,
+        ),
     )
 
 
-def _celery_settings(config: Config, tasks: dict[str, TaskPlan], default_priority: int,
-                     visibility: float) -> dict[str, object]:
+def _celery_settings(
+    config: Config, tasks: dict[str, TaskPlan], default_priority: int, visibility: float
+) -> dict[str, object]:
     broker = config.broker
     # Exact task names only, then one catch-all: a send_task() of a name this process has not
     # registered must not go out without a priority (Redis would treat it as the most urgent).
     routes: dict[str, dict[str, object]] = {
-        t.name: {"queue": t.queue, "priority": redis_priority(t.priority)} for t in tasks.values()}
+        t.name: {"queue": t.queue, "priority": redis_priority(t.priority)} for t in tasks.values()
+    }
     routes["*"] = {"queue": config.default_queue, "priority": redis_priority(default_priority)}
     return {
         "broker_url": broker.url,
@@ -153,8 +159,12 @@ def _annotation(task: TaskPlan) -> dict[str, object]:
         "max_retries": task.retry.max,
         "default_retry_delay": task.retry.initial,
     }
-    optional = {"time_limit": task.time_limit, "soft_time_limit": task.soft_time_limit,
-                "rate_limit": task.rate_limit, "expires": task.expires}
+    optional = {
+        "time_limit": task.time_limit,
+        "soft_time_limit": task.soft_time_limit,
+        "rate_limit": task.rate_limit,
+        "expires": task.expires,
+    }
     annotation.update({k: v for k, v in optional.items() if v is not None})
     return annotation
 
@@ -162,12 +172,18 @@ def _annotation(task: TaskPlan) -> dict[str, object]:
 # Worker keyword -> `celery worker` flag; the argv shown to users is derived from the same options
 # that `air run` passes to celery.apps.worker.Worker, so the two cannot drift apart.
 _WORKER_FLAGS = {
-    "hostname": "--hostname", "queues": "--queues", "pool": "--pool",
-    "concurrency": "--concurrency", "autoscale": "--autoscale",
-    "prefetch_multiplier": "--prefetch-multiplier", "optimization": "-O",
+    "hostname": "--hostname",
+    "queues": "--queues",
+    "pool": "--pool",
+    "concurrency": "--concurrency",
+    "autoscale": "--autoscale",
+    "prefetch_multiplier": "--prefetch-multiplier",
+    "optimization": "-O",
     "max_tasks_per_child": "--max-tasks-per-child",
-    "max_memory_per_child": "--max-memory-per-child", "loglevel": "--loglevel",
-    "task_events": "--task-events", "without_mingle": "--without-mingle",
+    "max_memory_per_child": "--max-memory-per-child",
+    "loglevel": "--loglevel",
+    "task_events": "--task-events",
+    "without_mingle": "--without-mingle",
     "without_gossip": "--without-gossip",
 }
 
@@ -195,9 +211,14 @@ def _worker(pool: Pool, queue_priority: dict[str, int]) -> WorkerPlan:
         options["max_tasks_per_child"] = pool.max_tasks_per_child
     if pool.max_memory_per_child:
         options["max_memory_per_child"] = pool.max_memory_per_child
-    return WorkerPlan(pool=pool.name, queues=queues, concurrency=pool.concurrency,
-                      options=options, argv=("celery", "-A", APP, "worker",
-                                             *_flags(options, _WORKER_FLAGS)))
+    concurrency = pool.autoscale.max if pool.autoscale else pool.concurrency
+    return WorkerPlan(
+        pool=pool.name,
+        queues=queues,
+        concurrency=concurrency,
+        options=options,
+        argv=("celery", "-A", APP, "worker", *_flags(options, _WORKER_FLAGS)),
+    )
 
 
 def _flags(options: dict[str, object], flags: dict[str, str]) -> list[str]:

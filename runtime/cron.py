@@ -17,9 +17,15 @@ from croniter import croniter
 from croniter.croniter import CroniterBadDateError, CroniterError
 
 NICKNAMES = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
-_EXPANSIONS = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
-               "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *",
-               "@hourly": "0 * * * *"}
+_EXPANSIONS = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
 
 
 def normalize(expression: str) -> str:
@@ -32,7 +38,9 @@ def expression_problem(expression: str) -> str | None:
     """Why a cron expression is invalid, or None when it is valid."""
     text = " ".join(expression.split())
     if text.startswith("@"):
-        return None if text in NICKNAMES else f"unknown nickname (use one of {', '.join(NICKNAMES)})"
+        return (
+            None if text in NICKNAMES else f"unknown nickname (use one of {', '.join(NICKNAMES)})"
+        )
     fields = text.split(" ")
     if len(fields) != 5:
         return f"it has {len(fields)} field{'s' if len(fields) != 1 else ''}; cron needs 5"
@@ -84,12 +92,39 @@ def _second_pass(moment: datetime) -> bool:
     """True for the second occurrence of a wall-clock time that a fall-back change repeats
     (every minute of the repeated hour, not only the first one the iterator returns)."""
     first, second = moment.replace(fold=0).utcoffset(), moment.replace(fold=1).utcoffset()
-    return first is not None and second is not None and first > second and (
-        moment.utcoffset() == second)
+    return (
+        first is not None
+        and second is not None
+        and first > second
+        and (moment.utcoffset() == second)
+    )
 
 
-def shortest_gap(expression: str, timezone: str, samples: int = 48,
-                 after: datetime | None = None) -> timedelta | None:
+def may_never_fire(expression: str) -> bool:
+    """False when the expression certainly fires: only a restricted day-of-month together with
+    a restricted month (and any weekday) can name a day that never comes (30 February)."""
+    fields = normalize(expression).split(" ")
+    return len(fields) == 5 and fields[2] != "*" and fields[3] != "*" and fields[4] == "*"
+
+
+def gap_floor(expression: str) -> timedelta:
+    """A floor under the time between two fires, computed from the daily pattern alone.
+
+    Day, month and weekday fields only remove fires, so they can only lengthen gaps. A
+    daylight-saving change can shorten one gap of a fixed-hour job by up to an hour.
+    """
+    minutes, hours = croniter(normalize(expression)).expanded[:2]
+    minute_set = range(60) if minutes == ["*"] else minutes
+    hour_set = range(24) if hours == ["*"] else hours
+    times = sorted(h * 60 + m for h in hour_set for m in minute_set)
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)] + [times[0] + 1440 - times[-1]]
+    shift = 0 if hours == ["*"] else 60
+    return timedelta(minutes=max(0, min(gaps) - shift))
+
+
+def shortest_gap(
+    expression: str, timezone: str, samples: int = 48, after: datetime | None = None
+) -> timedelta | None:
     """The shortest time between consecutive fires over the next `samples` fires; None if it
     never fires. Enough to tell whether runs of a task can overlap."""
     try:

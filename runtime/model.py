@@ -49,8 +49,14 @@ class RetryPolicy:
 
     def delay(self, retries: int, rng: random.Random | None = None) -> float:
         """Seconds to wait before retry number `retries + 1` (retries counts those done)."""
-        return backoff.delay(self.backoff, self.initial.total_seconds(),
-                             self.max_delay.total_seconds(), self.jitter, retries, rng)
+        return backoff.delay(
+            self.backoff,
+            self.initial.total_seconds(),
+            self.max_delay.total_seconds(),
+            self.jitter,
+            retries,
+            rng,
+        )
 
     def worst_delay(self) -> timedelta:
         """The longest delay this policy can ask for (jitter only shortens delays)."""
@@ -157,18 +163,30 @@ def build(queues_file: str, queues_data: Any, schedules_file: str, schedules_dat
     timezone = _value(s, "timezone", str, defaults.TIMEZONE)
     imports = q.get("imports", list(defaults.IMPORTS))
     return Config(
-        imports=tuple(i for i in imports if isinstance(i, str)) if isinstance(imports, list) else (),
+        imports=tuple(i for i in imports if isinstance(i, str))
+        if isinstance(imports, list)
+        else (),
         broker=_broker(_mapping(q.get("broker")), root.at("broker")),
-        queues={name: _queue(name, _mapping(v), root.at("queues", name))
-                for name, v in _mapping(q.get("queues")).items()},
-        pools={name: _pool(name, _mapping(v), root.at("pools", name))
-               for name, v in _mapping(q.get("pools")).items()},
-        tasks={name: _task(name, _mapping(v), policy_defaults, root)
-               for name, v in _mapping(q.get("tasks")).items()},
+        queues={
+            name: _queue(name, _mapping(v), root.at("queues", name))
+            for name, v in _mapping(q.get("queues")).items()
+        },
+        pools={
+            name: _pool(name, _mapping(v), root.at("pools", name))
+            for name, v in _mapping(q.get("pools")).items()
+        },
+        tasks={
+            name: _task(name, _mapping(v), policy_defaults, root)
+            for name, v in _mapping(q.get("tasks")).items()
+        },
         default_queue=_value(policy_defaults, "queue", str, defaults.TASK["queue"]),
         timezone=timezone,
-        schedules={name: _schedule(name, _mapping(v), timezone, Origin(schedules_file, ptr.join(
-            "/schedules", name))) for name, v in _mapping(s.get("schedules")).items()},
+        schedules={
+            name: _schedule(
+                name, _mapping(v), timezone, Origin(schedules_file, ptr.join("/schedules", name))
+            )
+            for name, v in _mapping(s.get("schedules")).items()
+        },
         defaults_origin=root.at("defaults"),
         schedules_origin=Origin(schedules_file, ""),
     )
@@ -186,8 +204,12 @@ def _broker(data: dict[str, Any], origin: Origin) -> Broker:
 
 
 def _queue(name: str, data: dict[str, Any], origin: Origin) -> Queue:
-    return Queue(name=name, priority=_value(data, "priority", int, 5),
-                 description=_value(data, "description", str, ""), origin=origin)
+    return Queue(
+        name=name,
+        priority=_value(data, "priority", int, 5),
+        description=_value(data, "description", str, ""),
+        origin=origin,
+    )
 
 
 def _pool(name: str, data: dict[str, Any], origin: Origin) -> Pool:
@@ -207,8 +229,11 @@ def _pool(name: str, data: dict[str, Any], origin: Origin) -> Pool:
         max_memory_per_child=memory_kib,
         prefetch_multiplier=_value(data, "prefetch_multiplier", int, d["prefetch_multiplier"]),
         pool=_value(data, "pool", str, d["pool"]),
-        autoscale=Autoscale(min=_value(autoscale, "min", int, 0), max=_value(autoscale, "max", int, 1))
-        if autoscale else None,
+        autoscale=Autoscale(
+            min=_value(autoscale, "min", int, 0), max=_value(autoscale, "max", int, 1)
+        )
+        if autoscale
+        else None,
         origin=origin,
     )
 
@@ -238,11 +263,18 @@ def _task(name: str, data: dict[str, Any], policy_defaults: dict[str, Any], root
         name=name,
         queue=_typed(pick("queue"), str, defaults.TASK["queue"]),
         priority=_value(data, "priority", int, None),
-        time_limit=TimeLimit(soft=_duration(limit_data, "soft", {}),
-                             hard=_duration(limit_data, "hard", {}), origin=limit_origin),
+        time_limit=TimeLimit(
+            soft=_duration(limit_data, "soft", {}),
+            hard=_duration(limit_data, "hard", {}),
+            origin=limit_origin,
+        ),
         rate_limit=rate_limit,
-        retry=_retry(_mapping(data.get("retry")), _mapping(policy_defaults.get("retry")),
-                     own.at("retry"), inherited.at("retry")),
+        retry=_retry(
+            _mapping(data.get("retry")),
+            _mapping(policy_defaults.get("retry")),
+            own.at("retry"),
+            inherited.at("retry"),
+        ),
         acks_late=_typed(pick("acks_late"), bool, defaults.TASK["acks_late"]),
         expires=_duration({"expires": pick("expires")}, "expires", {}),
         dead_letter=_typed(pick("dead_letter"), bool, defaults.TASK["dead_letter"]),
@@ -252,8 +284,9 @@ def _task(name: str, data: dict[str, Any], policy_defaults: dict[str, Any], root
     )
 
 
-def _retry(own: dict[str, Any], inherited: dict[str, Any], own_origin: Origin,
-           inherited_origin: Origin) -> RetryPolicy:
+def _retry(
+    own: dict[str, Any], inherited: dict[str, Any], own_origin: Origin, inherited_origin: Origin
+) -> RetryPolicy:
     merged = {**defaults.RETRY, **inherited, **own}
     origins = {key: (own_origin if key in own else inherited_origin).at(key) for key in merged}
     errors = merged["errors"]

@@ -4,26 +4,35 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
-
+from runtime import fastschema, units
 from runtime import pointer as ptr
 from runtime.diagnostics import Diagnostic
 from runtime.source import Document
 
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+
 SCHEMAS = {"queues": "queues.schema.json", "schedules": "schedules.schema.json"}
 
 _TYPE_NAMES = {
-    "object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
-    "number": "a number", "boolean": "true or false", "null": "null",
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
 }
 _PATTERN_HINTS = {
-    "duration": "write a duration such as 30s, 1.5s, 5m, 2h, 1d, or a number of seconds",
+    "duration": "write a duration such as 30s, 1.5s, 5m, 2h, 1d, or a number of seconds "
+    "(at most about a century)",
     "rate": "write a rate such as 10/s, 30/m or 100/h",
     "size": "write a size such as 512MiB or 2GiB, or a number of KiB",
     "name": "use letters, digits, '_', '-' and '.' only, starting with a letter or digit",
@@ -40,86 +49,211 @@ def load_schema(kind: str) -> dict[str, Any]:
 
 @cache
 def _validator(kind: str) -> Draft202012Validator:
+    # Imported here: jsonschema costs ~65 ms to import, and a valid file never needs it.
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(load_schema(kind))
+
+
+@cache
+def _fast_check(kind: str) -> fastschema.Check | None:
+    try:
+        return fastschema.compile_schema(load_schema(kind))
+    except fastschema.Unsupported:
+        return None  # a schema keyword the fast path lacks: always use jsonschema
 
 
 def check(doc: Document, kind: str) -> list[Diagnostic]:
     """Every schema violation in one loaded file, as diagnostics positioned in that file."""
+    fast = _fast_check(kind)
+    if fast is not None and fast(doc.data):
+        return []
     found: list[Diagnostic] = []
     for error in _validator(kind).iter_errors(doc.data):
         found.extend(_diagnose(doc, kind, error))
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class _Error:
+    """One jsonschema error with what every handler needs."""
+
+    doc: Document
+    kind: str
+    error: ValidationError
+    pointer: str
+    what: str  # the config path in words: 'pools.default.concurrency'
+
+    @property
+    def value(self) -> Any:
+        return self.error.instance
+
+    @property
+    def description(self) -> str | None:
+        text: str | None = self.error.schema.get("description")
+        return text
+
+
 def _diagnose(doc: Document, kind: str, error: ValidationError) -> Iterator[Diagnostic]:
     pointer = ptr.build(error.absolute_path)
-    keyword = error.validator
-    value = error.instance
-    what = _describe(pointer)
-    if keyword in ("additionalProperties", "unevaluatedProperties"):
-        allowed = sorted(_known_properties(kind, error.schema))
-        for key in _unknown_keys(value, allowed, error.schema):
-            yield doc.error("AIR101", f"unknown key '{key}' in {what}", ptr.join(pointer, key),
-                            key=True, hint=_choices_hint(key, allowed, "valid keys"))
-    elif keyword == "required":
-        for key in error.validator_value:
-            if isinstance(value, dict) and key not in value:
-                yield doc.error("AIR102", f"{what} is missing the required key '{key}'", pointer,
-                                key=True, hint=f"add '{key}:' ({_property_help(error.schema, key)})")
-    elif keyword == "type":
-        wanted = error.validator_value if isinstance(error.validator_value, list) else [
-            error.validator_value]
-        names = " or ".join(_TYPE_NAMES.get(t, t) for t in wanted)
-        yield doc.error("AIR103", f"{what} must be {names}, not {_show(value)}", pointer,
-                        hint=error.schema.get("description"))
-    elif keyword == "const" and pointer == "/version":
-        yield doc.error("AIR108", f"unsupported config version {_show(value)}", pointer,
-                        hint="this air reads 'version: 1'")
-    elif keyword in ("enum", "const"):
-        choices = error.validator_value if keyword == "enum" else [error.validator_value]
-        yield doc.error("AIR104", f"{what} is {_show(value)}, which is not allowed", pointer,
-                        hint=_choices_hint(str(value), [str(c) for c in choices], "valid values"))
-    elif keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        bound = {"minimum": "at least", "maximum": "at most", "exclusiveMinimum": "more than",
-                 "exclusiveMaximum": "less than"}[keyword]
-        yield doc.error("AIR105", f"{what} must be {bound} {error.validator_value}, "
-                                  f"not {_show(value)}", pointer,
-                        hint=error.schema.get("description"))
-    elif "propertyNames" in error.relative_schema_path:
-        # Checked before `pattern`: a bad name is reported at its key, not at the parent mapping.
-        hint = _PATTERN_HINTS[_pattern_kind(error.schema) or "name"]
-        yield doc.error("AIR106", f"name {_show(value)} in {what} is not a valid name",
-                        ptr.join(pointer, str(value)), key=True, hint=hint)
-    elif keyword == "pattern" or (keyword == "anyOf" and _pattern_kind(error.schema)):
-        yield _malformed(doc, error, pointer, what)
-    elif keyword == "oneOf" and isinstance(value, dict) and "task" in error.schema.get(
-            "properties", {}):
-        yield from _cron_or_every(doc, pointer, what, value)
+    e = _Error(doc, kind, error, pointer, _describe(pointer))
+    keyword = str(error.validator)
+    if "propertyNames" in error.relative_schema_path:
+        # Before `pattern`: a bad name is reported at its key, not at the parent mapping.
+        yield from _bad_name(e)
+    elif keyword == "anyOf" and _pattern_kind(error.schema):
+        yield _malformed(doc, error, pointer, e.what)
+    elif (
+        keyword == "oneOf"
+        and isinstance(e.value, dict)
+        and "task" in error.schema.get("properties", {})
+    ):
+        yield from _cron_or_every(doc, pointer, e.what, e.value)
     elif keyword in ("anyOf", "oneOf") and error.context:
+        from jsonschema.exceptions import best_match
+
         yield from _diagnose(doc, kind, best_match(error.context))
-    elif keyword in ("minItems", "minProperties", "minLength"):
-        yield doc.error("AIR107", f"{what} must not be empty", pointer,
-                        hint=error.schema.get("description"))
-    elif keyword == "uniqueItems":
-        yield doc.error("AIR107", f"{what} lists the same item twice", pointer,
-                        hint="remove the repeated item")
     else:
-        yield doc.error("AIR107", f"{what}: {error.message}", pointer,
-                        hint=error.schema.get("description"))
+        yield from _HANDLERS.get(keyword, _other)(e)
+
+
+def _unknown_key(e: _Error) -> Iterator[Diagnostic]:
+    allowed = sorted(_known_properties(e.kind, e.error.schema))
+    for key in _unknown_keys(e.value, allowed, e.error.schema):
+        yield e.doc.error(
+            "AIR101",
+            f"unknown key '{key}' in {e.what}",
+            ptr.join(e.pointer, key),
+            key=True,
+            hint=_choices_hint(key, allowed, "valid keys"),
+        )
+
+
+def _missing_key(e: _Error) -> Iterator[Diagnostic]:
+    for key in e.error.validator_value:
+        if isinstance(e.value, dict) and key not in e.value:
+            yield e.doc.error(
+                "AIR102",
+                f"{e.what} is missing the required key '{key}'",
+                e.pointer,
+                key=True,
+                hint=f"add '{key}:' ({_property_help(e.error.schema, key)})",
+            )
+
+
+def _wrong_type(e: _Error) -> Iterator[Diagnostic]:
+    wanted = e.error.validator_value
+    names = " or ".join(
+        _TYPE_NAMES.get(t, t) for t in (wanted if isinstance(wanted, list) else [wanted])
+    )
+    yield e.doc.error(
+        "AIR103", f"{e.what} must be {names}, not {_show(e.value)}", e.pointer, hint=e.description
+    )
+
+
+def _not_allowed(e: _Error) -> Iterator[Diagnostic]:
+    if e.error.validator == "const" and e.pointer == "/version":
+        yield e.doc.error(
+            "AIR108",
+            f"unsupported config version {_show(e.value)}",
+            e.pointer,
+            hint="this air reads 'version: 1'",
+        )
+        return
+    arg = e.error.validator_value
+    choices = arg if e.error.validator == "enum" else [arg]
+    yield e.doc.error(
+        "AIR104",
+        f"{e.what} is {_show(e.value)}, which is not allowed",
+        e.pointer,
+        hint=_choices_hint(str(e.value), [str(c) for c in choices], "valid values"),
+    )
+
+
+_BOUNDS = {
+    "minimum": "at least",
+    "maximum": "at most",
+    "exclusiveMinimum": "more than",
+    "exclusiveMaximum": "less than",
+}
+
+
+def _out_of_range(e: _Error) -> Iterator[Diagnostic]:
+    bound = _BOUNDS[str(e.error.validator)]
+    yield e.doc.error(
+        "AIR105",
+        f"{e.what} must be {bound} {e.error.validator_value}, not {_show(e.value)}",
+        e.pointer,
+        hint=e.description,
+    )
+
+
+def _bad_name(e: _Error) -> Iterator[Diagnostic]:
+    hint = _PATTERN_HINTS[_pattern_kind(e.error.schema) or "name"]
+    yield e.doc.error(
+        "AIR106",
+        f"name {_show(e.value)} in {e.what} is not a valid name",
+        ptr.join(e.pointer, str(e.value)),
+        key=True,
+        hint=hint,
+    )
+
+
+def _pattern(e: _Error) -> Iterator[Diagnostic]:
+    yield _malformed(e.doc, e.error, e.pointer, e.what)
+
+
+def _empty(e: _Error) -> Iterator[Diagnostic]:
+    yield e.doc.error("AIR107", f"{e.what} must not be empty", e.pointer, hint=e.description)
+
+
+def _repeated(e: _Error) -> Iterator[Diagnostic]:
+    yield e.doc.error(
+        "AIR107", f"{e.what} lists the same item twice", e.pointer, hint="remove the repeated item"
+    )
+
+
+def _other(e: _Error) -> Iterator[Diagnostic]:
+    yield e.doc.error("AIR107", f"{e.what}: {e.error.message}", e.pointer, hint=e.description)
+
+
+_HANDLERS: dict[str, Callable[[_Error], Iterator[Diagnostic]]] = {
+    "additionalProperties": _unknown_key,
+    "unevaluatedProperties": _unknown_key,
+    "required": _missing_key,
+    "type": _wrong_type,
+    "enum": _not_allowed,
+    "const": _not_allowed,
+    **dict.fromkeys(_BOUNDS, _out_of_range),
+    "pattern": _pattern,
+    "minItems": _empty,
+    "minProperties": _empty,
+    "minLength": _empty,
+    "uniqueItems": _repeated,
+}
 
 
 def _malformed(doc: Document, error: ValidationError, pointer: str, what: str) -> Diagnostic:
     kind = _pattern_kind(error.schema) or "name"
-    noun = {"duration": "a duration", "rate": "a rate", "size": "a size", "name": "a valid name",
-            "dotted": "a dotted Python name"}[kind]
-    return doc.error("AIR106", f"{what} is {_show(error.instance)}, which is not {noun}", pointer,
-                     hint=_PATTERN_HINTS[kind])
+    noun = {
+        "duration": "a duration",
+        "rate": "a rate",
+        "size": "a size",
+        "name": "a valid name",
+        "dotted": "a dotted Python name",
+    }[kind]
+    return doc.error(
+        "AIR106",
+        f"{what} is {_show(error.instance)}, which is not {noun}",
+        pointer,
+        hint=_PATTERN_HINTS[kind],
+    )
 
 
 def _pattern_kind(schema: dict[str, Any]) -> str | None:
     patterns = [schema.get("pattern", "")] + [s.get("pattern", "") for s in schema.get("anyOf", [])]
     text = " ".join(p for p in patterns if p)
-    if "(s|m|h|d)" in text:
+    if units.DURATION_PATTERN in patterns:
         return "duration"
     if "/(s|m|h)" in text:
         return "rate"
@@ -132,14 +266,25 @@ def _pattern_kind(schema: dict[str, Any]) -> str | None:
     return None
 
 
-def _cron_or_every(doc: Document, pointer: str, what: str, value: dict[str, Any]) -> Iterator[
-        Diagnostic]:
+def _cron_or_every(
+    doc: Document, pointer: str, what: str, value: dict[str, Any]
+) -> Iterator[Diagnostic]:
     if "cron" in value and "every" in value:
-        yield doc.error("AIR107", f"{what} sets both 'cron' and 'every'", ptr.join(pointer, "every"),
-                        key=True, hint="keep exactly one of the two")
+        yield doc.error(
+            "AIR107",
+            f"{what} sets both 'cron' and 'every'",
+            ptr.join(pointer, "every"),
+            key=True,
+            hint="keep exactly one of the two",
+        )
     else:
-        yield doc.error("AIR102", f"{what} needs 'cron' or 'every'", pointer, key=True,
-                        hint="add cron: \"*/5 * * * *\" or every: 5m")
+        yield doc.error(
+            "AIR102",
+            f"{what} needs 'cron' or 'every'",
+            pointer,
+            key=True,
+            hint='add cron: "*/5 * * * *" or every: 5m',
+        )
 
 
 def _unknown_keys(value: Any, allowed: list[str], schema: dict[str, Any]) -> list[str]:

@@ -114,17 +114,26 @@ class Document:
         self.diagnostics.append(diagnostic)
 
 
-def load_file(path: Path, display: str | None = None, env: Mapping[str, str] | None = None) -> Document:
+def load_file(
+    path: Path, display: str | None = None, env: Mapping[str, str] | None = None
+) -> Document:
     """Load one config file. Never raises for bad input: problems become diagnostics."""
     display = display or str(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
         doc = Document(display, readable=False)
-        reason = "does not exist" if isinstance(exc, FileNotFoundError) else (exc.strerror or str(exc))
-        doc.report(doc.error("AIR006", f"cannot read {display}: {reason}",
-                             hint="check the path, or point --config (AIR_CONFIG_DIR) at the "
-                                  "directory holding queues.yaml and schedules.yaml"))
+        reason = (
+            "does not exist" if isinstance(exc, FileNotFoundError) else (exc.strerror or str(exc))
+        )
+        doc.report(
+            doc.error(
+                "AIR006",
+                f"cannot read {display}: {reason}",
+                hint="check the path, or point --config (AIR_CONFIG_DIR) at the "
+                "directory holding queues.yaml and schedules.yaml",
+            )
+        )
         return doc
     return load_bytes(raw, display, env)
 
@@ -140,24 +149,42 @@ def load_bytes(raw: bytes | str, display: str, env: Mapping[str, str] | None = N
         mark = exc.problem_mark or exc.context_mark
         message = " ".join(p for p in (exc.problem, exc.context and f"({exc.context})") if p)
         doc.values[""] = _within(text, Mark(mark.line + 1, mark.column + 1) if mark else Mark(1, 1))
-        doc.report(doc.error("AIR001", f"YAML syntax error: {message or exc}",
-                             hint="fix the YAML syntax at this position (indentation, quoting, "
-                                  "a missing ':' or bracket)"))
+        doc.report(
+            doc.error(
+                "AIR001",
+                f"YAML syntax error: {message or exc}",
+                hint="fix the YAML syntax at this position (indentation, quoting, "
+                "a missing ':' or bracket)",
+            )
+        )
         return doc
     except yaml.YAMLError as exc:  # ReaderError: a character YAML does not allow
         doc.values[""] = _position(text, _char_index(text, getattr(exc, "position", 0)))
         reason = str(exc).splitlines()[0]
-        doc.report(doc.error("AIR001", f"YAML syntax error: {reason}",
-                             hint="remove control characters; the file must be UTF-8 text"))
+        doc.report(
+            doc.error(
+                "AIR001",
+                f"YAML syntax error: {reason}",
+                hint="remove control characters; the file must be UTF-8 text",
+            )
+        )
         return doc
     if len(nodes) > 1:
         doc.values[""] = _mark(nodes[1])
-        doc.report(doc.error("AIR008", "the file holds more than one YAML document",
-                             hint="keep a single document: remove the extra '---' separator"))
+        doc.report(
+            doc.error(
+                "AIR008",
+                "the file holds more than one YAML document",
+                hint="keep a single document: remove the extra '---' separator",
+            )
+        )
         return doc
     if not nodes or (isinstance(nodes[0], yaml.ScalarNode) and nodes[0].tag == NULL):
-        doc.report(doc.error("AIR007", f"{display} is empty",
-                             hint="every config file starts with 'version: 1'"))
+        doc.report(
+            doc.error(
+                "AIR007", f"{display} is empty", hint="every config file starts with 'version: 1'"
+            )
+        )
         return doc
     builder = _Builder(doc, env if env is not None else {})
     try:
@@ -187,8 +214,13 @@ def _decode(raw: bytes | str, doc: Document) -> str | None:
             raw.encode("utf-8")
         except UnicodeEncodeError as exc:  # a lone surrogate: not text any file can hold
             doc.values[""] = _position(raw, exc.start)
-            doc.report(doc.error("AIR001", f"the text is not valid Unicode "
-                                 f"(U+{ord(raw[exc.start]):04X})", hint="save the file as UTF-8"))
+            doc.report(
+                doc.error(
+                    "AIR001",
+                    f"the text is not valid Unicode (U+{ord(raw[exc.start]):04X})",
+                    hint="save the file as UTF-8",
+                )
+            )
             return None
         return raw
     try:
@@ -197,9 +229,13 @@ def _decode(raw: bytes | str, doc: Document) -> str | None:
         # exc.object is the input after any BOM, and exc.start a byte offset into it.
         before = exc.object[: exc.start].decode("utf-8", "replace")
         doc.values[""] = _position(before, len(before))
-        doc.report(doc.error("AIR001", f"the file is not valid UTF-8 "
-                                       f"(byte 0x{exc.object[exc.start]:02x})",
-                             hint="save the file as UTF-8"))
+        doc.report(
+            doc.error(
+                "AIR001",
+                f"the file is not valid UTF-8 (byte 0x{exc.object[exc.start]:02x})",
+                hint="save the file as UTF-8",
+            )
+        )
         return None
 
 
@@ -257,15 +293,22 @@ class _Builder:
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node, pointer)
         if id(node) in self.active:
-            raise _AliasLimit(self.doc.error(
-                "AIR004", "recursive alias: this node contains an alias to itself", pointer,
-                hint="an anchor cannot be used inside its own value"))
+            raise _AliasLimit(
+                self.doc.error(
+                    "AIR004",
+                    "recursive alias: this node contains an alias to itself",
+                    pointer,
+                    hint="an anchor cannot be used inside its own value",
+                )
+            )
         self.active.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):
                 if node.tag != SEQ:
                     return self._bad_tag(node, pointer)
-                return [self.build(child, ptr.join(pointer, i)) for i, child in enumerate(node.value)]
+                return [
+                    self.build(child, ptr.join(pointer, i)) for i, child in enumerate(node.value)
+                ]
             if node.tag != MAP:
                 return self._bad_tag(node, pointer)
             return self._mapping(node, pointer)
@@ -278,36 +321,55 @@ class _Builder:
             return
         self.alias_budget -= 1
         if self.alias_budget < 0:
-            raise _AliasLimit(self.doc.error(
-                "AIR004", f"aliases expand to more than {MAX_ALIAS_NODES} nodes", pointer,
-                hint="this looks like an alias bomb; write the values out or use fewer nested aliases"))
+            raise _AliasLimit(
+                self.doc.error(
+                    "AIR004",
+                    f"aliases expand to more than {MAX_ALIAS_NODES} nodes",
+                    pointer,
+                    hint="this looks like an alias bomb; write the values out or nest fewer "
+                    "aliases",
+                )
+            )
 
     def _mapping(self, node: yaml.MappingNode, pointer: str) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key_node, value_node, explicit in self._pairs(node, pointer, explicit=True):
             if not isinstance(key_node, yaml.ScalarNode):
                 self.doc.values[pointer + "/"] = _mark(key_node)
-                self.doc.report(self.doc.error(
-                    "AIR010", "a mapping key must be a plain string, not a list or mapping",
-                    pointer + "/", hint="use a string key"))
+                self.doc.report(
+                    self.doc.error(
+                        "AIR010",
+                        "a mapping key must be a plain string, not a list or mapping",
+                        pointer + "/",
+                        hint="use a string key",
+                    )
+                )
                 continue
             key = key_node.value
             child = ptr.join(pointer, key)
             if key in result:
                 if explicit:
                     first = self.doc.keys[child].line
-                    self.doc.report(Diagnostic(
-                        severity=Severity.ERROR, code="AIR002",
-                        message=f"duplicate key '{key}' (first defined on line {first})",
-                        file=self.doc.path, line=_mark(key_node).line, col=_mark(key_node).col,
-                        pointer=child, hint="remove one of them: YAML keeps only one value per key"))
+                    self.doc.report(
+                        Diagnostic(
+                            severity=Severity.ERROR,
+                            code="AIR002",
+                            message=f"duplicate key '{key}' (first defined on line {first})",
+                            file=self.doc.path,
+                            line=_mark(key_node).line,
+                            col=_mark(key_node).col,
+                            pointer=child,
+                            hint="remove one of them: YAML keeps only one value per key",
+                        )
+                    )
                 continue
             self.doc.keys[child] = _mark(key_node)
             result[key] = self.build(value_node, child)
         return result
 
-    def _pairs(self, node: yaml.MappingNode, pointer: str, *, explicit: bool) -> Iterator[
-            tuple[yaml.Node, yaml.Node, bool]]:
+    def _pairs(
+        self, node: yaml.MappingNode, pointer: str, *, explicit: bool
+    ) -> Iterator[tuple[yaml.Node, yaml.Node, bool]]:
         """Key/value nodes of a mapping, explicit keys first, then those of `<<` merge sources."""
         merges = []
         for key_node, value_node in node.value:
@@ -319,18 +381,33 @@ class _Builder:
             sources = merge.value if isinstance(merge, yaml.SequenceNode) else [merge]
             for source in sources:
                 if id(source) in self.active:
-                    self.doc.report(Diagnostic(
-                        severity=Severity.ERROR, code="AIR004",
-                        message="recursive alias: a '<<' merge key merges a mapping into itself",
-                        file=self.doc.path, line=_mark(source).line, col=_mark(source).col,
-                        pointer=pointer, hint="an anchor cannot be used inside its own value"))
+                    self.doc.report(
+                        Diagnostic(
+                            severity=Severity.ERROR,
+                            code="AIR004",
+                            message="recursive alias: a '<<' merge key merges a mapping into "
+                            "itself",
+                            file=self.doc.path,
+                            line=_mark(source).line,
+                            col=_mark(source).col,
+                            pointer=pointer,
+                            hint="an anchor cannot be used inside its own value",
+                        )
+                    )
                     continue
                 if not isinstance(source, yaml.MappingNode):
-                    self.doc.report(Diagnostic(
-                        severity=Severity.ERROR, code="AIR003",
-                        message="a '<<' merge key needs a mapping or a list of mappings",
-                        file=self.doc.path, line=_mark(source).line, col=_mark(source).col,
-                        pointer=pointer, hint="merge an anchored mapping: '<<: *defaults'"))
+                    self.doc.report(
+                        Diagnostic(
+                            severity=Severity.ERROR,
+                            code="AIR003",
+                            message="a '<<' merge key needs a mapping or a list of mappings",
+                            file=self.doc.path,
+                            line=_mark(source).line,
+                            col=_mark(source).col,
+                            pointer=pointer,
+                            hint="merge an anchored mapping: '<<: *defaults'",
+                        )
+                    )
                     continue
                 self._count(source, "")
                 self.active.add(id(source))
@@ -340,9 +417,14 @@ class _Builder:
                     self.active.discard(id(source))
 
     def _bad_tag(self, node: yaml.Node, pointer: str) -> None:
-        self.doc.report(self.doc.error(
-            "AIR003", f"tag '{_short_tag(node.tag)}' is not allowed", pointer,
-            hint="config files use plain YAML values only: remove the tag"))
+        self.doc.report(
+            self.doc.error(
+                "AIR003",
+                f"tag '{_short_tag(node.tag)}' is not allowed",
+                pointer,
+                hint="config files use plain YAML values only: remove the tag",
+            )
+        )
         return None
 
     def _scalar(self, node: yaml.ScalarNode, pointer: str) -> Any:
@@ -358,9 +440,14 @@ class _Builder:
         try:
             return _convert(tag, text)
         except ValueError:
-            self.doc.report(self.doc.error(
-                "AIR003", f"'{text}' cannot be read as {_short_tag(tag)}", pointer,
-                hint="remove the tag or fix the value"))
+            self.doc.report(
+                self.doc.error(
+                    "AIR003",
+                    f"'{text}' cannot be read as {_short_tag(tag)}",
+                    pointer,
+                    hint="remove the tag or fix the value",
+                )
+            )
             return None
 
     def _interpolate(self, text: str, pointer: str) -> str:
@@ -371,18 +458,28 @@ class _Builder:
             body = match.group(1)
             parsed = _VARIABLE.fullmatch(body) if body is not None else None
             if parsed is None:
-                self.doc.report(self.doc.error(
-                    "AIR009", f"malformed interpolation '{token}' in '{text}'", pointer,
-                    hint="write ${NAME} or ${NAME:-default}; write $${ for a literal '${'"))
+                self.doc.report(
+                    self.doc.error(
+                        "AIR009",
+                        f"malformed interpolation '{token}' in '{text}'",
+                        pointer,
+                        hint="write ${NAME} or ${NAME:-default}; write $${ for a literal '${'",
+                    )
+                )
                 return token
             name, default = parsed.group(1), parsed.group(2)
             value = self.env.get(name)
             if value is None or (value == "" and default is not None):
                 if default is not None:
                     return default
-                self.doc.report(self.doc.error(
-                    "AIR005", f"environment variable {name} is not set and has no default",
-                    pointer, hint=f"export {name}=..., or write ${{{name}:-default}}"))
+                self.doc.report(
+                    self.doc.error(
+                        "AIR005",
+                        f"environment variable {name} is not set and has no default",
+                        pointer,
+                        hint=f"export {name}=..., or write ${{{name}:-default}}",
+                    )
+                )
                 return ""
             return value
 
@@ -416,4 +513,4 @@ def _convert(tag: str, text: str) -> Any:
 
 
 def _short_tag(tag: str) -> str:
-    return "!!" + tag[len(_CORE):] if tag.startswith(_CORE) else tag
+    return "!!" + tag[len(_CORE) :] if tag.startswith(_CORE) else tag

@@ -39,8 +39,14 @@ class Child:
 
 
 class Supervisor:
-    def __init__(self, children: list[Child], *, grace: float = 10.0,
-                 out: IO[str] | None = None, color: bool = False) -> None:
+    def __init__(
+        self,
+        children: list[Child],
+        *,
+        grace: float = 10.0,
+        out: IO[str] | None = None,
+        color: bool = False,
+    ) -> None:
         self.children = children
         self.grace = grace
         self.out = out or sys.stdout
@@ -66,13 +72,22 @@ class Supervisor:
     # -- life cycle ----------------------------------------------------------------------
     def start(self, child: Child) -> None:
         child.process = subprocess.Popen(
-            child.argv, env=child.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True)
+            child.argv,
+            env=child.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         child.started_at = time.monotonic()
         child.restart_at = None
         assert child.process.stdout is not None
-        reader = threading.Thread(target=self._pump, args=(child, child.process.stdout),
-                                  daemon=True, name=f"log-{child.name}")
+        reader = threading.Thread(
+            target=self._pump,
+            args=(child, child.process.stdout),
+            daemon=True,
+            name=f"log-{child.name}",
+        )
         reader.start()
         child.readers = [reader]
 
@@ -98,8 +113,11 @@ class Supervisor:
             if uptime > STABLE_AFTER:
                 child.backoff = MIN_BACKOFF
             child.restart_at = now + child.backoff
-            self.say("air", f"{child.name} exited with {process.returncode} after {uptime:.1f}s; "
-                            f"restarting in {child.backoff:.0f}s")
+            self.say(
+                "air",
+                f"{child.name} exited with {process.returncode} after {uptime:.1f}s; "
+                f"restarting in {child.backoff:.0f}s",
+            )
             child.backoff = min(child.backoff * 2, MAX_BACKOFF)
         if child.restart_at is not None and now >= child.restart_at:
             child.restarts += 1
@@ -131,8 +149,11 @@ class Supervisor:
             assert child.process is not None
             if child.process.poll() is None:
                 killed.append(child.name)
-                self.say("air", f"{child.name} did not stop within {self.grace:g}s of SIGTERM; "
-                                f"sending SIGKILL to its process group")
+                self.say(
+                    "air",
+                    f"{child.name} did not stop within {self.grace:g}s of SIGTERM; "
+                    f"sending SIGKILL to its process group",
+                )
             # Always sweep the group: a pool process may outlive its parent.
             _signal_group(child, signal.SIGKILL)
             child.process.wait()

@@ -62,10 +62,15 @@ class AirTask(Task):  # type: ignore[misc]
             return super().__call__(*args, **kwargs)
         except Exception as exc:
             policy = self.policy
-            if (policy is None or self.request.called_directly
-                    or not isinstance(exc, self.retryable())
-                    or (isinstance(exc, SoftTimeLimitExceeded)
-                        and "SoftTimeLimitExceeded" not in policy.retry.errors)):
+            if (
+                policy is None
+                or self.request.called_directly
+                or not isinstance(exc, self.retryable())
+                or (
+                    isinstance(exc, SoftTimeLimitExceeded)
+                    and "SoftTimeLimitExceeded" not in policy.retry.errors
+                )
+            ):
                 raise
             delay = retry_delay(policy.retry, self.request.retries)
             raise self.retry(exc=exc, countdown=delay, max_retries=policy.retry.max) from exc

@@ -6,7 +6,12 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-DURATION_PATTERN = r"^[0-9]+(\.[0-9]+)?(s|m|h|d)$"
+DURATION_PATTERN = (
+    r"^([0-9]{1,10}(\.[0-9]+)?s|[0-9]{1,8}(\.[0-9]+)?m|[0-9]{1,6}(\.[0-9]+)?h"
+    r"|[0-9]{1,5}(\.[0-9]+)?d)$"
+)
+# At most ~100 years either way, so adding a duration to any date stays a valid datetime.
+DURATION_MAX_SECONDS = 10**10
 RATE_PATTERN = r"^[0-9]+(\.[0-9]+)?/(s|m|h)$"
 
 _DURATION = re.compile(DURATION_PATTERN)
@@ -21,16 +26,15 @@ def parse_duration(value: str | int | float) -> timedelta:
     if isinstance(value, bool):
         raise ValueError(f"not a duration: {value!r}")
     if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError(f"negative duration: {value!r}")
+        if not 0 <= value <= DURATION_MAX_SECONDS:  # NaN fails both comparisons
+            raise ValueError(f"duration out of range: {value!r}")
         return timedelta(seconds=value)
     if not isinstance(value, str):  # a list or mapping where a duration belongs
         raise ValueError(f"not a duration: {value!r}")
-    match = _DURATION.match(value.strip())
-    if not match:
+    text = value.strip()
+    if not _DURATION.match(text):
         raise ValueError(f"not a duration: {value!r}")
-    number = value.strip()[: -len(match.group(2))]
-    return timedelta(seconds=float(number) * _SECONDS[match.group(2)])
+    return timedelta(seconds=float(text[:-1]) * _SECONDS[text[-1]])
 
 
 def format_duration(delta: timedelta) -> str:
@@ -45,8 +49,14 @@ def format_duration(delta: timedelta) -> str:
 
 SIZE_PATTERN = r"^[0-9]+(KiB|MiB|GiB|KB|MB|GB)$"
 _SIZE = re.compile(SIZE_PATTERN)
-_KIB = {"KiB": 1, "MiB": 1024, "GiB": 1024 * 1024, "KB": 1000 / 1024, "MB": 1000**2 / 1024,
-        "GB": 1000**3 / 1024}
+_KIB = {
+    "KiB": 1,
+    "MiB": 1024,
+    "GiB": 1024 * 1024,
+    "KB": 1000 / 1024,
+    "MB": 1000**2 / 1024,
+    "GB": 1000**3 / 1024,
+}
 
 
 def parse_size_kib(value: str | int) -> int:

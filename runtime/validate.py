@@ -6,15 +6,17 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runtime import defaults, rules, schema
 from runtime import pointer as ptr
-from runtime.compile import compile_plan
 from runtime.diagnostics import Diagnostic, Report
 from runtime.errors import ConfigError, UsageError
 from runtime.model import Config, build
-from runtime.plan import Plan
 from runtime.source import Document, load_file
+
+if TYPE_CHECKING:
+    from runtime.plan import Plan
 
 KINDS = {"queues": defaults.QUEUES_FILE, "schedules": defaults.SCHEDULES_FILE}
 
@@ -43,13 +45,17 @@ def validate(config_dir: Path, env: Mapping[str, str] | None = None) -> Validati
         if doc.data is not None:
             # A value the loader already rejected (a tag, an unset variable) was read as null;
             # the schema would only add a misleading "must be ..., not null" at the same place.
-            replaced = {d.pointer for d in doc.diagnostics
-                        if d.code in ("AIR003", "AIR005") and _is_null(doc.data, d.pointer)}
+            replaced = {
+                d.pointer
+                for d in doc.diagnostics
+                if d.code in ("AIR003", "AIR005") and _is_null(doc.data, d.pointer)
+            }
             found = [d for d in schema.check(doc, kind) if d.pointer not in replaced]
             schema_errors.extend(found)
             report.extend(found)
-    config = build(docs["queues"].path, docs["queues"].data,
-                   docs["schedules"].path, docs["schedules"].data)
+    config = build(
+        docs["queues"].path, docs["queues"].data, docs["schedules"].path, docs["schedules"].data
+    )
     if all(doc.data is not None for doc in docs.values()):
         by_file = {doc.path: doc for doc in docs.values()}
         report.extend(d for d in rules.check(config, by_file) if not _shadowed(d, schema_errors))
@@ -63,6 +69,8 @@ def load_plan(config_dir: Path, env: Mapping[str, str] | None = None) -> tuple[P
         raise InvalidConfig(result, usage=True)
     if not result.report.ok:
         raise InvalidConfig(result)
+    from runtime.compile import compile_plan  # not needed by `air validate`
+
     return compile_plan(result.config), result
 
 
@@ -71,8 +79,10 @@ class InvalidConfig(ConfigError):
 
     def __init__(self, validation: Validation, *, usage: bool = False) -> None:
         report = validation.report
-        super().__init__(f"the config has {report.errors} error{'s' if report.errors != 1 else ''}",
-                         hint="fix the problems listed above; `air validate` checks again")
+        super().__init__(
+            f"the config has {report.errors} error{'s' if report.errors != 1 else ''}",
+            hint="fix the problems listed above; `air validate` checks again",
+        )
         self.validation = validation
         if usage:
             self.exit_code = UsageError.exit_code

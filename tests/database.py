@@ -43,8 +43,10 @@ def pg_admin() -> Iterator[sa.Engine]:
     except sa.exc.OperationalError as exc:
         engine.dispose()
         cause = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        reason = (f"PostgreSQL unreachable at {url.render_as_string(hide_password=True)}: "
-                  f"{cause} (set {PG_URL_ENV} to a reachable server)")
+        reason = (
+            f"PostgreSQL unreachable at {url.render_as_string(hide_password=True)}: "
+            f"{cause} (set {PG_URL_ENV} to a reachable server)"
+        )
         if os.environ.get("CI") == "true":
             pytest.fail(f"{reason}; CI=true requires PostgreSQL", pytrace=False)
         pytest.skip(reason)
@@ -90,7 +92,9 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def db_url(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path,
+    backend: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[str]:
     """An empty, unmigrated database; `AIR_DATABASE_URL` points the store at it."""
@@ -107,7 +111,9 @@ def db_url(
 
 @pytest.fixture
 def db(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path,
+    backend: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[sa.Engine]:
     """A migrated, empty database: the store's own engine on it."""

@@ -23,8 +23,16 @@ from tests.waiting import wait_until
 
 AIR = str(Path(sys.executable).parent / "air")
 SAMPLE = "tests.e2e.sample_tasks"
-ALL_SAMPLE_TASKS = ["sample.echo", "sample.record", "sample.flaky", "sample.always_fails",
-                    "sample.soft_limited", "sample.hang", "sample.die_once", "sample.slow"]
+ALL_SAMPLE_TASKS = [
+    "sample.echo",
+    "sample.record",
+    "sample.flaky",
+    "sample.always_fails",
+    "sample.soft_limited",
+    "sample.hang",
+    "sample.die_once",
+    "sample.slow",
+]
 
 
 def queues_config(redis_url: str, **overrides: Any) -> dict[str, Any]:
@@ -33,13 +41,17 @@ def queues_config(redis_url: str, **overrides: Any) -> dict[str, Any]:
         "version": 1,
         "imports": [SAMPLE],
         "broker": {"url": redis_url, "visibility_timeout": "1h"},
-        "defaults": {"queue": "default", "time_limit": {"soft": "20s", "hard": "30s"},
-                     "retry": {"max": 0}},
-        "queues": {"urgent": {"priority": 10}, "default": {"priority": 5},
-                   "bulk": {"priority": 1}},
-        "pools": {"urgent": {"queues": ["urgent"], "concurrency": 1},
-                  "default": {"queues": ["default"], "concurrency": 2},
-                  "bulk": {"queues": ["bulk"], "concurrency": 1}},
+        "defaults": {
+            "queue": "default",
+            "time_limit": {"soft": "20s", "hard": "30s"},
+            "retry": {"max": 0},
+        },
+        "queues": {"urgent": {"priority": 10}, "default": {"priority": 5}, "bulk": {"priority": 1}},
+        "pools": {
+            "urgent": {"queues": ["urgent"], "concurrency": 1},
+            "default": {"queues": ["default"], "concurrency": 2},
+            "bulk": {"queues": ["bulk"], "concurrency": 1},
+        },
         "tasks": {name: {} for name in ALL_SAMPLE_TASKS},
     }
     config.update(overrides)
@@ -61,25 +73,37 @@ class Platform:
     def write(self, queues: dict[str, Any], schedules: dict[str, Any] | None = None) -> None:
         self.config_dir.mkdir(parents=True, exist_ok=True)
         (self.config_dir / "queues.yaml").write_text(yaml.safe_dump(queues, sort_keys=False))
-        (self.config_dir / "schedules.yaml").write_text(yaml.safe_dump(
-            schedules or {"version": 1, "schedules": {}}, sort_keys=False))
+        (self.config_dir / "schedules.yaml").write_text(
+            yaml.safe_dump(schedules or {"version": 1, "schedules": {}}, sort_keys=False)
+        )
 
     def env(self) -> dict[str, str]:
-        return dict(os.environ, AIR_CONFIG_DIR=str(self.config_dir), PYTHONPATH=str(REPO),
-                    PYTHONUNBUFFERED="1")
+        return dict(
+            os.environ,
+            AIR_CONFIG_DIR=str(self.config_dir),
+            PYTHONPATH=str(REPO),
+            PYTHONUNBUFFERED="1",
+        )
 
     def air(self, *args: str, log_name: str | None = None) -> subprocess.Popen[bytes]:
         """Start `air ARGS...` in the background, output in a log file."""
         log = self.root / f"{log_name or args[0]}-{len(self.processes)}.log"
         with open(log, "wb") as out:
-            process = subprocess.Popen([AIR, *args], cwd=REPO, env=self.env(), stdout=out,
-                                       stderr=subprocess.STDOUT, start_new_session=True)
+            process = subprocess.Popen(
+                [AIR, *args],
+                cwd=REPO,
+                env=self.env(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.processes.append((process, log))
         return process
 
     def run_air(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([AIR, *args], cwd=REPO, env=self.env(), capture_output=True,
-                              text=True, timeout=timeout)
+        return subprocess.run(
+            [AIR, *args], cwd=REPO, env=self.env(), capture_output=True, text=True, timeout=timeout
+        )
 
     def app(self) -> Any:
         from runtime.app import create_app
@@ -92,8 +116,9 @@ class Platform:
         self.wait_ready(pool, process, timeout)
         return process
 
-    def wait_ready(self, pool: str, process: subprocess.Popen[bytes] | None = None,
-                   timeout: float = 30) -> None:
+    def wait_ready(
+        self, pool: str, process: subprocess.Popen[bytes] | None = None, timeout: float = 30
+    ) -> None:
         app = self.app()
         name = f"{pool}@{socket.gethostname()}"
 
@@ -105,8 +130,11 @@ class Platform:
         wait_until(answered, timeout, message=f"worker {name} to answer ping")
 
     def logs(self) -> str:
-        return "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')[-4000:]}"
-                         for _, log in self.processes if log.exists())
+        return "\n".join(
+            f"--- {log.name}\n{log.read_text(errors='replace')[-4000:]}"
+            for _, log in self.processes
+            if log.exists()
+        )
 
     def stop_all(self) -> None:
         for process, _ in self.processes:

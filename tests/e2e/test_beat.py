@@ -19,28 +19,41 @@ def _schedules(**entries: dict) -> dict:
 
 def test_every_schedule_fires_on_time_on_its_queue(platform: Platform, redis_client) -> None:
     # sample.echo routes to 'default'; the schedule overrides the queue with 'bulk'.
-    platform.write(queues_config(platform.redis_url), _schedules(
-        tick={"task": "sample.echo", "every": "1s", "args": ["tick"], "queue": "bulk"}))
+    platform.write(
+        queues_config(platform.redis_url),
+        _schedules(tick={"task": "sample.echo", "every": "1s", "args": ["tick"], "queue": "bulk"}),
+    )
     platform.start_pool("bulk")
     platform.start_pool("default")
     platform.air("beat")
 
-    fired = wait_until(lambda: (e := events(redis_client, "echo")) and len(e) >= 4 and e,
-                       timeout=30, message="four runs of the schedule")
+    fired = wait_until(
+        lambda: (e := events(redis_client, "echo")) and len(e) >= 4 and e,
+        timeout=30,
+        message="four runs of the schedule",
+    )
     assert {e["queue"] for e in fired} == {"bulk"}
     gaps = [b["at"] - a["at"] for a, b in zip(fired, fired[1:], strict=False)]
     assert all(0.7 <= gap <= 1.6 for gap in gaps), gaps
 
 
-def test_overlap_skip_never_starts_a_run_while_the_last_one_runs(platform: Platform,
-                                                                 redis_client) -> None:
-    platform.write(queues_config(platform.redis_url), _schedules(
-        busy={"task": "sample.slow", "every": "1s", "args": ["busy", 2.5], "overlap": "skip"}))
+def test_overlap_skip_never_starts_a_run_while_the_last_one_runs(
+    platform: Platform, redis_client
+) -> None:
+    platform.write(
+        queues_config(platform.redis_url),
+        _schedules(
+            busy={"task": "sample.slow", "every": "1s", "args": ["busy", 2.5], "overlap": "skip"}
+        ),
+    )
     platform.start_pool("default")  # two processes: overlapping runs would be possible
     platform.air("beat")
 
-    wait_until(lambda: sum(1 for e in events(redis_client, "busy") if "done" in e) >= 2,
-               timeout=40, message="two completed runs")
+    wait_until(
+        lambda: sum(1 for e in events(redis_client, "busy") if "done" in e) >= 2,
+        timeout=40,
+        message="two completed runs",
+    )
     runs = events(redis_client, "busy")
     starts = [e["at"] for e in runs if "attempt" in e]
     ends = [e["at"] for e in runs if "done" in e]
@@ -50,13 +63,19 @@ def test_overlap_skip_never_starts_a_run_while_the_last_one_runs(platform: Platf
 
 @pytest.mark.slow
 def test_cron_schedule_fires_at_the_minute(platform: Platform, redis_client) -> None:
-    platform.write(queues_config(platform.redis_url), _schedules(
-        minute={"task": "sample.echo", "cron": "* * * * *", "args": ["minute"]}))
+    platform.write(
+        queues_config(platform.redis_url),
+        _schedules(minute={"task": "sample.echo", "cron": "* * * * *", "args": ["minute"]}),
+    )
     platform.start_pool("default")
     platform.air("beat")
 
-    fired = wait_until(lambda: events(redis_client, "echo"), timeout=75, interval=0.2,
-                       message="the next minute's run")
+    fired = wait_until(
+        lambda: events(redis_client, "echo"),
+        timeout=75,
+        interval=0.2,
+        message="the next minute's run",
+    )
     at = datetime.fromtimestamp(fired[0]["at"], UTC)
     assert at.second < 3, at  # beat sends at :00; the worker starts it within a moment
     assert time.time() - fired[0]["at"] < 60

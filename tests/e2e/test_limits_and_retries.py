@@ -26,8 +26,9 @@ def test_soft_limit_raises_inside_the_task(platform: Platform, redis_client) -> 
     assert [e["soft_limit"] for e in events(redis_client, "soft")] == [True]
 
 
-def test_hard_limit_kills_the_task_and_the_pool_keeps_working(platform: Platform,
-                                                               redis_client) -> None:
+def test_hard_limit_kills_the_task_and_the_pool_keeps_working(
+    platform: Platform, redis_client
+) -> None:
     config = queues_config(platform.redis_url)
     config["tasks"]["sample.hang"] = {"time_limit": {"soft": "0.5s", "hard": "1s"}}
     platform.write(config)
@@ -39,17 +40,25 @@ def test_hard_limit_kills_the_task_and_the_pool_keeps_working(platform: Platform
         hung.get(timeout=20)
     assert app.send_task("sample.echo", args=["after"]).get(timeout=20)["value"] == "after"
 
-    letter = wait_until(lambda: DeadLetterStore.from_url(platform.redis_url).get(hung.id),
-                        message="the dead letter")
+    letter = wait_until(
+        lambda: DeadLetterStore.from_url(platform.redis_url).get(hung.id), message="the dead letter"
+    )
     assert (letter.task, letter.reason) == ("sample.hang", "timeout")
     assert len(events(redis_client, "hang")) == 1  # acked and failed, never redelivered
 
 
 def test_retries_follow_the_configured_delays(platform: Platform, redis_client) -> None:
     config = queues_config(platform.redis_url)
-    config["tasks"]["sample.flaky"] = {"retry": {
-        "max": 3, "backoff": "exponential", "initial": "0.5s", "max_delay": "10s",
-        "jitter": False, "errors": [FLAKY]}}
+    config["tasks"]["sample.flaky"] = {
+        "retry": {
+            "max": 3,
+            "backoff": "exponential",
+            "initial": "0.5s",
+            "max_delay": "10s",
+            "jitter": False,
+            "errors": [FLAKY],
+        }
+    }
     platform.write(config)
     platform.start_pool("default")
 
@@ -65,11 +74,17 @@ def test_retries_follow_the_configured_delays(platform: Platform, redis_client) 
         assert expected - 0.05 <= gap <= expected + 0.75, gaps
 
 
-def test_exhausted_retries_end_in_the_dead_letter_store(platform: Platform,
-                                                        redis_client) -> None:
+def test_exhausted_retries_end_in_the_dead_letter_store(platform: Platform, redis_client) -> None:
     config = queues_config(platform.redis_url)
-    config["tasks"]["sample.always_fails"] = {"retry": {
-        "max": 2, "backoff": "fixed", "initial": "0.2s", "jitter": False, "errors": [FLAKY]}}
+    config["tasks"]["sample.always_fails"] = {
+        "retry": {
+            "max": 2,
+            "backoff": "fixed",
+            "initial": "0.2s",
+            "jitter": False,
+            "errors": [FLAKY],
+        }
+    }
     platform.write(config)
     platform.start_pool("default")
     app = platform.app()
@@ -95,8 +110,9 @@ def test_exhausted_retries_end_in_the_dead_letter_store(platform: Platform,
 
 def test_errors_not_listed_are_not_retried(platform: Platform, redis_client) -> None:
     config = queues_config(platform.redis_url)
-    config["tasks"]["sample.always_fails"] = {"retry": {
-        "max": 5, "initial": "0.2s", "errors": ["ConnectionError"]}}
+    config["tasks"]["sample.always_fails"] = {
+        "retry": {"max": 5, "initial": "0.2s", "errors": ["ConnectionError"]}
+    }
     platform.write(config)
     platform.start_pool("default")
 

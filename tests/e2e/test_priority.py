@@ -32,8 +32,10 @@ def test_urgent_tasks_sent_after_a_backlog_start_next(platform: Platform, redis_
     for result in [blocker, *backlog, *urgent]:
         result.get(timeout=30)
 
-    starts = sorted([(e["at"], e["tag"]) for e in events(redis_client, "record")] +
-                    [(e["at"], e["value"]) for e in events(redis_client, "echo")])
+    starts = sorted(
+        [(e["at"], e["tag"]) for e in events(redis_client, "record")]
+        + [(e["at"], e["value"]) for e in events(redis_client, "echo")]
+    )
     order = [tag for _, tag in starts]
     assert order[0] == "blocker"
     assert order[1:4] == ["urgent-0", "urgent-1", "urgent-2"], order
@@ -47,8 +49,10 @@ def test_ten_priority_levels_are_distinct(platform: Platform, redis_client) -> N
     blocker = app.send_task("sample.record", args=["blocker", 1.0])
     wait_until(lambda: events(redis_client, "record"), message="the blocker to start")
     # Least urgent first, so FIFO order would be the exact reverse of priority order.
-    sent = [app.send_task("sample.record", args=[f"p{p}"], queue="bulk", priority=10 - p)
-            for p in range(1, 11)]
+    sent = [
+        app.send_task("sample.record", args=[f"p{p}"], queue="bulk", priority=10 - p)
+        for p in range(1, 11)
+    ]
     for result in [blocker, *sent]:
         result.get(timeout=30)
 

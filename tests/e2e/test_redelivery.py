@@ -30,8 +30,9 @@ def test_killing_a_pool_process_mid_task_redelivers_it(platform: Platform, redis
     assert DeadLetterStore.from_url(platform.redis_url).count() == 0
 
 
-def test_lost_worker_past_its_retry_limit_is_dead_lettered(platform: Platform,
-                                                           redis_client) -> None:
+def test_lost_worker_past_its_retry_limit_is_dead_lettered(
+    platform: Platform, redis_client
+) -> None:
     config = queues_config(platform.redis_url)
     config["tasks"]["sample.slow"] = {"retry": {"max": 0}}
     platform.write(config)
@@ -48,7 +49,8 @@ def test_lost_worker_past_its_retry_limit_is_dead_lettered(platform: Platform,
 
 
 def test_killing_the_whole_worker_redelivers_after_the_visibility_timeout(
-        platform: Platform, redis_client) -> None:
+    platform: Platform, redis_client
+) -> None:
     config = queues_config(platform.redis_url)
     config["broker"]["visibility_timeout"] = "6s"
     config["defaults"]["time_limit"] = {"soft": "4s", "hard": "5s"}

@@ -1,4 +1,4 @@
-"""`air up` runs the whole platform and stops it cleanly; `air run`/`air send` as a user runs them."""
+"""`air up` runs the whole platform and stops cleanly; `air run` and `air send` as users do."""
 
 from __future__ import annotations
 
@@ -20,10 +20,17 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 def test_air_up_starts_redis_every_pool_and_beat_and_stops_them_all(platform: Platform) -> None:
     port = free_port()  # nothing listens here: air up must start its embedded Redis
     url = f"redis://127.0.0.1:{port}/0"
-    platform.write(queues_config(url, broker={"url": url, "result_backend": f"{url[:-1]}1"}),
-                   {"version": 1, "schedules": {"tick": {"task": "sample.echo", "every": "1s"}}})
-    up = subprocess.Popen([AIR, "up", "--grace", "20"], cwd=platform.root, env=platform.env(),
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    platform.write(
+        queues_config(url, broker={"url": url, "result_backend": f"{url[:-1]}1"}),
+        {"version": 1, "schedules": {"tick": {"task": "sample.echo", "every": "1s"}}},
+    )
+    up = subprocess.Popen(
+        [AIR, "up", "--grace", "20"],
+        cwd=platform.root,
+        env=platform.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_until(lambda: answers("127.0.0.1", port), timeout=20, message="the embedded Redis")
         platform.redis_url = url

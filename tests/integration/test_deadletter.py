@@ -28,11 +28,22 @@ def letter(task_id: str, task: str = "t.one", at: float = 1000.0, **fields: obje
 
 # --- the store -------------------------------------------------------------------------------
 
+
 def test_add_then_get_returns_the_same_letter(store: DeadLetterStore) -> None:
-    original = DeadLetter(id="abc", task="sync.email", reason="timeout", args=[1, "two"],
-                          kwargs={"user": 7}, queue="default", retries=3,
-                          exception="TimeLimitExceeded", message="60s", traceback="Traceback...",
-                          hostname="default@box", failed_at=1234.5)
+    original = DeadLetter(
+        id="abc",
+        task="sync.email",
+        reason="timeout",
+        args=[1, "two"],
+        kwargs={"user": 7},
+        queue="default",
+        retries=3,
+        exception="TimeLimitExceeded",
+        message="60s",
+        traceback="Traceback...",
+        hostname="default@box",
+        failed_at=1234.5,
+    )
 
     store.add(original)
 
@@ -73,8 +84,7 @@ def test_list_is_newest_first_and_filters_by_task(store: DeadLetterStore) -> Non
 
 def test_list_reads_past_one_batch(store: DeadLetterStore) -> None:
     for n in range(1203):
-        store.add(letter(f"id{n:04}", task="even" if n % 2 == 0 else "odd",
-                          at=1.0 + n))
+        store.add(letter(f"id{n:04}", task="even" if n % 2 == 0 else "odd", at=1.0 + n))
 
     everything = store.list(limit=5000)
     odd = store.list(limit=5000, task="odd")
@@ -100,8 +110,8 @@ def test_remove_and_purge(store: DeadLetterStore, redis_client: redis.Redis) -> 
 
 
 def test_the_store_is_trimmed_to_its_limit_entries_included(
-        store: DeadLetterStore, redis_client: redis.Redis,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    store: DeadLetterStore, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(deadletter, "LIMIT", 3)
 
     for n in range(5):
@@ -111,17 +121,39 @@ def test_the_store_is_trimmed_to_its_limit_entries_included(
     assert [x.id for x in store.list()] == ["id4", "id3", "id2"]
     # The oldest are gone for good, their documents too: a failure storm cannot fill Redis.
     assert store.get("id0") is None and store.get("id1") is None
-    assert sorted(redis_client.keys("air:dead:*")) == [b"air:dead:id2", b"air:dead:id3",
-                                                       b"air:dead:id4"]
+    assert sorted(redis_client.keys("air:dead:*")) == [
+        b"air:dead:id2",
+        b"air:dead:id3",
+        b"air:dead:id4",
+    ]
 
 
 def test_odd_values_survive_the_json_round_trip(store: DeadLetterStore) -> None:
     original = DeadLetter(
-        id="odd", task="t", reason="unknown-task",
-        args=["é ☃ 🐍", "", None, True, 0, -1, 2**63, 1.5e-300, [[]], {"": {"k": [None]}},
-              "line\nbreak\t\"quoted\"\\", "\u0000"],
+        id="odd",
+        task="t",
+        reason="unknown-task",
+        args=[
+            "é ☃ 🐍",
+            "",
+            None,
+            True,
+            0,
+            -1,
+            2**63,
+            1.5e-300,
+            [[]],
+            {"": {"k": [None]}},
+            'line\nbreak\t"quoted"\\',
+            "\u0000",
+        ],
         kwargs={"ключ": "значение", "nested": {"deep": [1, {"x": None}]}, "": 0},
-        queue=None, exception="", message="", traceback="", hostname="")
+        queue=None,
+        exception="",
+        message="",
+        traceback="",
+        hostname="",
+    )
 
     store.add(original)
 
@@ -140,8 +172,9 @@ def test_values_json_cannot_hold_are_kept_as_their_repr(store: DeadLetterStore) 
     assert found.kwargs == {"when": repr(moment)}
 
 
-def test_a_document_with_unknown_fields_still_loads(redis_client: redis.Redis,
-                                                    store: DeadLetterStore) -> None:
+def test_a_document_with_unknown_fields_still_loads(
+    redis_client: redis.Redis, store: DeadLetterStore
+) -> None:
     store.add(letter("future"))
     document = json.loads(redis_client.get("air:dead:future") or b"")
     document["added_in_a_later_version"] = [1]
@@ -159,6 +192,7 @@ def test_from_url(redis_url: str) -> None:
 
 
 # --- the embedded Redis ----------------------------------------------------------------------
+
 
 def test_find_redis_server_returns_an_executable() -> None:
     binary = find_redis_server()
@@ -220,8 +254,9 @@ def test_stop_and_kill_end_the_server(tmp_path: Path) -> None:
     killed.kill()
 
 
-def test_start_fails_loudly_when_the_port_is_taken(tmp_path: Path, redis_server: RedisServer
-                                                   ) -> None:
+def test_start_fails_loudly_when_the_port_is_taken(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
     clash = RedisServer(redis_server.port, tmp_path, persistent=False)
 
     with pytest.raises(RuntimeError, match="redis-server exited"):
@@ -238,17 +273,20 @@ def test_answers_is_false_without_a_redis(redis_server: RedisServer) -> None:
         assert not answers("127.0.0.1", silent.getsockname()[1], timeout=0.2)
 
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("redis://127.0.0.1:6379/0", True),
-    ("redis://localhost/0", True),
-    ("rediss://127.0.0.2:6380", True),
-    ("redis://[::1]:6379/0", True),
-    ("redis://:secret@127.0.0.1:6379/1", True),
-    ("redis://10.0.0.5:6379/0", False),
-    ("redis://redis.internal:6379/0", False),
-    ("redis://127.example.com:6379/0", False),
-    ("unix:///tmp/redis.sock", False),
-    ("sentinel://127.0.0.1:26379", False),
-])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("redis://127.0.0.1:6379/0", True),
+        ("redis://localhost/0", True),
+        ("rediss://127.0.0.2:6380", True),
+        ("redis://[::1]:6379/0", True),
+        ("redis://:secret@127.0.0.1:6379/1", True),
+        ("redis://10.0.0.5:6379/0", False),
+        ("redis://redis.internal:6379/0", False),
+        ("redis://127.example.com:6379/0", False),
+        ("unix:///tmp/redis.sock", False),
+        ("sentinel://127.0.0.1:26379", False),
+    ],
+)
 def test_is_loopback(url: str, expected: bool) -> None:
     assert is_loopback(url) is expected

@@ -20,23 +20,31 @@ from tests.waiting import wait_until
 pytestmark = pytest.mark.timeout(60)
 
 # A grandchild that ignores SIGTERM and lives until it is killed.
-GRANDCHILD = ("import signal, time\n"
-              "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-              "print('ignoring TERM', flush=True)\n"
-              "while True: time.sleep(1)\n")
+GRANDCHILD = (
+    "import signal, time\n"
+    "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    "print('ignoring TERM', flush=True)\n"
+    "while True: time.sleep(1)\n"
+)
 
 
 def child(name: str, code: str, **fields: object) -> Child:
-    return Child(name=name, argv=[sys.executable, "-u", "-c", code],
-                 env={**os.environ, "GRANDCHILD": GRANDCHILD}, **fields)  # type: ignore[arg-type]
+    return Child(
+        name=name,
+        argv=[sys.executable, "-u", "-c", code],
+        env={**os.environ, "GRANDCHILD": GRANDCHILD},
+        **fields,
+    )  # type: ignore[arg-type]
 
 
 def spawning(then: str) -> str:
     """A child that starts a grandchild in its own process group, prints its pid, then runs
     `then`."""
-    return ("import os, subprocess, sys, time\n"
-            "g = subprocess.Popen([sys.executable, '-c', os.environ['GRANDCHILD']])\n"
-            "print('grandchild', g.pid, flush=True)\n" + then)
+    return (
+        "import os, subprocess, sys, time\n"
+        "g = subprocess.Popen([sys.executable, '-c', os.environ['GRANDCHILD']])\n"
+        "print('grandchild', g.pid, flush=True)\n" + then
+    )
 
 
 def gone(pid: int) -> bool:
@@ -48,8 +56,11 @@ def gone(pid: int) -> bool:
 
 def pids_after(output: io.StringIO, word: str, count: int) -> list[int]:
     def found() -> list[int]:
-        pids = [int(line.split(word, 1)[1].split()[0]) for line in output.getvalue().splitlines()
-                if f"| {word} " in line]
+        pids = [
+            int(line.split(word, 1)[1].split()[0])
+            for line in output.getvalue().splitlines()
+            if f"| {word} " in line
+        ]
         return pids if len(pids) >= count else []
 
     return wait_until(found, timeout=10, message=f"{count} '{word}' lines")
@@ -66,10 +77,16 @@ def supervisors() -> Iterator[list[Supervisor]]:
 
 
 def test_output_lines_are_prefixed_with_the_aligned_child_name(
-        supervisors: list[Supervisor]) -> None:
+    supervisors: list[Supervisor],
+) -> None:
     out = io.StringIO()
-    boss = Supervisor([child("a", "print('hello from a'); print('bye')"),
-                       child("longname", "print('hello from longname')")], out=out)
+    boss = Supervisor(
+        [
+            child("a", "print('hello from a'); print('bye')"),
+            child("longname", "print('hello from longname')"),
+        ],
+        out=out,
+    )
     supervisors.append(boss)
 
     boss.start_all()
@@ -83,12 +100,15 @@ def test_output_lines_are_prefixed_with_the_aligned_child_name(
 
 
 def test_a_child_that_exits_is_restarted_with_growing_back_off(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, supervisors: list[Supervisor]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, supervisors: list[Supervisor]
+) -> None:
     monkeypatch.setattr(supervisor, "MAX_BACKOFF", 0.8)
     starts = tmp_path / "starts"
-    code = ("import time\n"
-            f"open({str(starts)!r}, 'a').write(f'{{time.monotonic()}}\\n')\n"
-            "raise SystemExit(3)\n")
+    code = (
+        "import time\n"
+        f"open({str(starts)!r}, 'a').write(f'{{time.monotonic()}}\\n')\n"
+        "raise SystemExit(3)\n"
+    )
     out = io.StringIO()
     crashing = child("crashy", code, backoff=0.1)
     boss = Supervisor([crashing], out=out)
@@ -110,7 +130,8 @@ def test_a_child_that_exits_is_restarted_with_growing_back_off(
 
 
 def test_back_off_starts_over_after_a_stable_run(
-        monkeypatch: pytest.MonkeyPatch, supervisors: list[Supervisor]) -> None:
+    monkeypatch: pytest.MonkeyPatch, supervisors: list[Supervisor]
+) -> None:
     monkeypatch.setattr(supervisor, "MIN_BACKOFF", 0.05)
     monkeypatch.setattr(supervisor, "STABLE_AFTER", 0.3)
     code = "import time; print('up', flush=True); time.sleep(0.6)"
@@ -141,16 +162,23 @@ def test_watch_stops_when_asked(supervisors: list[Supervisor]) -> None:
 
 
 def test_shutdown_terms_then_kills_a_child_that_ignores_sigterm(
-        supervisors: list[Supervisor]) -> None:
-    polite = child("polite", "import signal, sys, time\n"
-                             "def bye(*_): print('got TERM', flush=True); sys.exit(0)\n"
-                             "signal.signal(signal.SIGTERM, bye)\n"
-                             "print('ready', flush=True)\n"
-                             "while True: time.sleep(1)\n")
-    stubborn = child("stubborn", "import signal, time\n"
-                                 "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-                                 "print('ready', flush=True)\n"
-                                 "while True: time.sleep(1)\n")
+    supervisors: list[Supervisor],
+) -> None:
+    polite = child(
+        "polite",
+        "import signal, sys, time\n"
+        "def bye(*_): print('got TERM', flush=True); sys.exit(0)\n"
+        "signal.signal(signal.SIGTERM, bye)\n"
+        "print('ready', flush=True)\n"
+        "while True: time.sleep(1)\n",
+    )
+    stubborn = child(
+        "stubborn",
+        "import signal, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "print('ready', flush=True)\n"
+        "while True: time.sleep(1)\n",
+    )
     out = io.StringIO()
     boss = Supervisor([polite, stubborn], grace=0.5, out=out)
     supervisors.append(boss)
@@ -170,7 +198,8 @@ def test_shutdown_terms_then_kills_a_child_that_ignores_sigterm(
 
 
 def test_grandchildren_in_a_childs_process_group_are_gone_after_shutdown(
-        supervisors: list[Supervisor]) -> None:
+    supervisors: list[Supervisor],
+) -> None:
     out = io.StringIO()
     parent = child("parent", spawning("while True: time.sleep(1)\n"))
     boss = Supervisor([parent], grace=2, out=out)

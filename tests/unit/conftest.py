@@ -33,8 +33,10 @@ def write_config(tmp_path: Path) -> WriteConfig:
     """
     counter = iter(range(1_000_000))
 
-    def write(queues: str | None = MINIMAL_QUEUES, schedules: str | None = MINIMAL_SCHEDULES,
-              ) -> Path:
+    def write(
+        queues: str | None = MINIMAL_QUEUES,
+        schedules: str | None = MINIMAL_SCHEDULES,
+    ) -> Path:
         directory = tmp_path / f"config{next(counter)}"
         directory.mkdir()
         for name, text in (("queues.yaml", queues), ("schedules.yaml", schedules)):

@@ -41,6 +41,7 @@ def utc(*fields: int) -> datetime:
 
 # --- cron: due and remaining ---------------------------------------------------------------------
 
+
 def test_cron_is_due_once_its_next_fire_after_the_last_run_has_passed() -> None:
     schedule = FixedCron("*/5 * * * *", "UTC", utc(2025, 1, 15, 12, 7, 30))
 
@@ -63,12 +64,16 @@ def test_cron_remaining_estimate_is_negative_when_overdue() -> None:
     assert schedule.remaining_estimate(utc(2025, 1, 15, 12, 10)) == timedelta(minutes=-90)
 
 
-@pytest.mark.parametrize(("day", "fire_utc"), [
-    ((2025, 1, 15), (8, 0)),   # CET, UTC+1
-    ((2025, 7, 15), (7, 0)),   # CEST, UTC+2
-])
-def test_cron_time_zone_is_the_entrys_own(day: tuple[int, int, int],
-                                          fire_utc: tuple[int, int]) -> None:
+@pytest.mark.parametrize(
+    ("day", "fire_utc"),
+    [
+        ((2025, 1, 15), (8, 0)),  # CET, UTC+1
+        ((2025, 7, 15), (7, 0)),  # CEST, UTC+2
+    ],
+)
+def test_cron_time_zone_is_the_entrys_own(
+    day: tuple[int, int, int], fire_utc: tuple[int, int]
+) -> None:
     fire = utc(*day, *fire_utc)
     previous_day = fire - timedelta(days=1)
 
@@ -78,8 +83,10 @@ def test_cron_time_zone_is_the_entrys_own(day: tuple[int, int, int],
     # The same expression in UTC fires an hour or two later.
     assert FixedCron("0 9 * * *", "UTC", fire).is_due(fire - timedelta(minutes=1))[0] is False
     assert before.next_after(previous_day) == fire
-    assert before.next_after(previous_day).utcoffset() == fire.astimezone(
-        ZoneInfo("Europe/Berlin")).utcoffset()
+    assert (
+        before.next_after(previous_day).utcoffset()
+        == fire.astimezone(ZoneInfo("Europe/Berlin")).utcoffset()
+    )
 
 
 def test_a_naive_last_run_is_utc() -> None:
@@ -96,8 +103,15 @@ def test_a_naive_last_run_is_utc() -> None:
 
 # --- daylight saving: beat fires exactly when `air schedule` says --------------------------------
 
-def simulate_beat(expression: str, timezone: str, start: datetime, count: int,
-                  late: float = 0.0, max_sleep: float = 3 * 3600.0) -> list[datetime]:
+
+def simulate_beat(
+    expression: str,
+    timezone: str,
+    start: datetime,
+    count: int,
+    late: float = 0.0,
+    max_sleep: float = 3 * 3600.0,
+) -> list[datetime]:
     """Beat's loop with a fake clock: ask is_due, send when due, sleep what it says (at most
     `max_sleep`, and wake `late` seconds after that). Returns the send times."""
     clock, last_run, sent = start, start, []
@@ -128,8 +142,9 @@ DST_CASES = [
 
 @pytest.mark.parametrize(("expression", "timezone", "start"), DST_CASES)
 @pytest.mark.parametrize("late", [0.0, 0.4])
-def test_beat_fires_what_air_schedule_prints_across_dst(expression: str, timezone: str,
-                                                        start: datetime, late: float) -> None:
+def test_beat_fires_what_air_schedule_prints_across_dst(
+    expression: str, timezone: str, start: datetime, late: float
+) -> None:
     printed = cron.next_fires(expression, timezone, start, 6)
 
     sent = simulate_beat(expression, timezone, start, 6, late=late)
@@ -137,7 +152,8 @@ def test_beat_fires_what_air_schedule_prints_across_dst(expression: str, timezon
     # Compared as instants: Python never calls a time in a repeated hour equal to one in
     # another zone (PEP 495), even when both name the same instant.
     assert [(t - timedelta(seconds=late)).timestamp() for t in sent] == [
-        t.timestamp() for t in printed]
+        t.timestamp() for t in printed
+    ]
 
 
 def test_spring_forward_gap_fires_once_right_after_it() -> None:
@@ -157,12 +173,17 @@ def test_fall_back_repeated_time_fires_once() -> None:
 def test_hourly_job_fires_every_real_hour_through_fall_back() -> None:
     sent = simulate_beat("30 * * * *", "America/New_York", utc(2025, 11, 2, 4), 4)
 
-    assert sent == [utc(2025, 11, 2, 4, 30), utc(2025, 11, 2, 5, 30), utc(2025, 11, 2, 6, 30),
-                    utc(2025, 11, 2, 7, 30)]
+    assert sent == [
+        utc(2025, 11, 2, 4, 30),
+        utc(2025, 11, 2, 5, 30),
+        utc(2025, 11, 2, 6, 30),
+        utc(2025, 11, 2, 7, 30),
+    ]
     assert [t.astimezone(ZoneInfo("America/New_York")).hour for t in sent] == [0, 1, 1, 2]
 
 
 # --- every ---------------------------------------------------------------------------------------
+
 
 def test_every_counts_from_the_last_send() -> None:
     last = utc(2025, 1, 15, 12, 0)
@@ -171,10 +192,12 @@ def test_every_counts_from_the_last_send() -> None:
     assert FixedEvery(30, last + timedelta(seconds=30)).is_due(last) == (True, 30)
     assert FixedEvery(30, last + timedelta(seconds=70)).is_due(last) == (True, 30)
     assert FixedEvery(30, last + timedelta(seconds=20)).remaining_estimate(last) == timedelta(
-        seconds=10)
+        seconds=10
+    )
 
 
 # --- identity ------------------------------------------------------------------------------------
+
 
 def test_equality_and_hash() -> None:
     a, b = CronSchedule("*/5 * * * *", "UTC"), CronSchedule("*/5 * * * *", "UTC")
@@ -191,18 +214,33 @@ def test_equality_and_hash() -> None:
 
 # --- from the plan to beat -----------------------------------------------------------------------
 
+
 def test_planned_entries_become_schedules_with_their_zone_queue_and_priority(
-        tmp_path: Path) -> None:
-    queues = {"version": 1, "imports": ["tasks"],
-              "broker": {"url": "redis://127.0.0.1:6399/0"},
-              "defaults": {"queue": "default", "retry": {"max": 0}},
-              "queues": {"default": {"priority": 5}, "bulk": {"priority": 1}},
-              "pools": {"all": {"queues": ["default", "bulk"]}},
-              "tasks": {"t.one": {"expires": "10m"}, "t.two": {}}}
-    schedules = {"version": 1, "timezone": "UTC", "schedules": {
-        "morning": {"task": "t.one", "cron": "0 9 * * *", "timezone": "Europe/Berlin",
-                    "queue": "bulk", "priority": 9},
-        "tick": {"task": "t.two", "every": "45s"}}}
+    tmp_path: Path,
+) -> None:
+    queues = {
+        "version": 1,
+        "imports": ["tasks"],
+        "broker": {"url": "redis://127.0.0.1:6399/0"},
+        "defaults": {"queue": "default", "retry": {"max": 0}},
+        "queues": {"default": {"priority": 5}, "bulk": {"priority": 1}},
+        "pools": {"all": {"queues": ["default", "bulk"]}},
+        "tasks": {"t.one": {"expires": "10m"}, "t.two": {}},
+    }
+    schedules = {
+        "version": 1,
+        "timezone": "UTC",
+        "schedules": {
+            "morning": {
+                "task": "t.one",
+                "cron": "0 9 * * *",
+                "timezone": "Europe/Berlin",
+                "queue": "bulk",
+                "priority": 9,
+            },
+            "tick": {"task": "t.two", "every": "45s"},
+        },
+    }
     (tmp_path / "queues.yaml").write_text(yaml.safe_dump(queues))
     (tmp_path / "schedules.yaml").write_text(yaml.safe_dump(schedules))
     plan, _ = load_plan(tmp_path, env={})

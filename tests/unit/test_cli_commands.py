@@ -21,8 +21,12 @@ from tests.conftest import REPO
 SHIPPED = REPO / "config"
 POOLS = ("high-priority", "default", "ai-tasks", "data-pipeline", "low-priority")
 # The shipped config reads these; the runner clears them so the defaults apply.
-CLEAN_ENV: dict[str, str | None] = {"AIR_CONFIG_DIR": None, "AIR_BROKER_URL": None,
-                                    "AIR_RESULT_BACKEND": None, "NO_COLOR": "1"}
+CLEAN_ENV: dict[str, str | None] = {
+    "AIR_CONFIG_DIR": None,
+    "AIR_BROKER_URL": None,
+    "AIR_RESULT_BACKEND": None,
+    "NO_COLOR": "1",
+}
 
 
 def air(*args: str, config: Path = SHIPPED) -> Result:
@@ -37,22 +41,29 @@ def air_main(*args: str, config: Path = SHIPPED) -> tuple[int, str, str]:
 
 
 def write_schedules(directory: Path, schedules: dict[str, Any]) -> Path:
-    queues = {"version": 1, "imports": ["tasks"],
-              "broker": {"url": "redis://127.0.0.1:6399/0"},
-              "defaults": {"queue": "default", "retry": {"max": 0}},
-              "queues": {"default": {"priority": 5}},
-              "pools": {"default": {"queues": ["default"]}},
-              "tasks": {"t.one": {}}}
+    queues = {
+        "version": 1,
+        "imports": ["tasks"],
+        "broker": {"url": "redis://127.0.0.1:6399/0"},
+        "defaults": {"queue": "default", "retry": {"max": 0}},
+        "queues": {"default": {"priority": 5}},
+        "pools": {"default": {"queues": ["default"]}},
+        "tasks": {"t.one": {}},
+    }
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "queues.yaml").write_text(yaml.safe_dump(queues))
-    (directory / "schedules.yaml").write_text(yaml.safe_dump(
-        {"version": 1, "timezone": "UTC", "schedules": schedules}))
+    (directory / "schedules.yaml").write_text(
+        yaml.safe_dump({"version": 1, "timezone": "UTC", "schedules": schedules})
+    )
     return directory
 
 
 def fire_times(stdout: str) -> list[datetime]:
-    return [datetime.fromisoformat(line.strip()) for line in stdout.splitlines()
-            if line.startswith("  ") and not line.startswith("  (")]
+    return [
+        datetime.fromisoformat(line.strip())
+        for line in stdout.splitlines()
+        if line.startswith("  ") and not line.startswith("  (")
+    ]
 
 
 def assert_clean_usage_error(code: int, out: str, err: str, *needles: str) -> None:
@@ -64,6 +75,7 @@ def assert_clean_usage_error(code: int, out: str, err: str, *needles: str) -> No
 
 
 # --- show ----------------------------------------------------------------------------------------
+
 
 def test_show_prints_the_plan_as_yaml() -> None:
     result = air("show")
@@ -91,6 +103,7 @@ def test_show_prints_the_plan_as_json() -> None:
 
 # --- pools ---------------------------------------------------------------------------------------
 
+
 def test_pools_lists_every_pool_and_its_worker_command() -> None:
     plan, _ = load_plan(SHIPPED, env={})
 
@@ -113,6 +126,7 @@ def test_pools_lists_every_pool_and_its_worker_command() -> None:
 
 # --- schedule ------------------------------------------------------------------------------------
 
+
 def test_schedule_table_has_every_schedule_with_its_next_time() -> None:
     plan, _ = load_plan(SHIPPED, env={})
 
@@ -134,25 +148,37 @@ def test_schedule_next_n_are_increasing_cron_times() -> None:
 
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines()[0] == (
-        "token-refresh: auth.token_refresh on high_priority, cron '*/5 * * * *' UTC")
+        "token-refresh: auth.token_refresh on high_priority, cron '*/5 * * * *' UTC"
+    )
     times = fire_times(result.stdout)
     assert len(times) == 3
-    assert all(t.utcoffset() == timedelta(0) and t.minute % 5 == 0 and t.second == 0
-               for t in times)
+    assert all(t.utcoffset() == timedelta(0) and t.minute % 5 == 0 and t.second == 0 for t in times)
     assert [b - a for a, b in zip(times, times[1:], strict=False)] == [timedelta(minutes=5)] * 2
 
 
-@pytest.mark.parametrize(("schedule", "zone", "step"), [
-    ({"task": "t.one", "cron": "0 9 * * *", "timezone": "Europe/Berlin"}, "Europe/Berlin",
-     None),
-    ({"task": "t.one", "cron": "30 */4 * * *", "timezone": "Asia/Kolkata"}, "Asia/Kolkata",
-     None),
-    ({"task": "t.one", "every": "90m", "timezone": "America/New_York"}, "America/New_York",
-     timedelta(minutes=90)),
-])
-def test_schedule_times_are_in_the_schedules_own_time_zone(tmp_path: Path,
-                                                           schedule: dict[str, Any], zone: str,
-                                                           step: timedelta | None) -> None:
+@pytest.mark.parametrize(
+    ("schedule", "zone", "step"),
+    [
+        (
+            {"task": "t.one", "cron": "0 9 * * *", "timezone": "Europe/Berlin"},
+            "Europe/Berlin",
+            None,
+        ),
+        (
+            {"task": "t.one", "cron": "30 */4 * * *", "timezone": "Asia/Kolkata"},
+            "Asia/Kolkata",
+            None,
+        ),
+        (
+            {"task": "t.one", "every": "90m", "timezone": "America/New_York"},
+            "America/New_York",
+            timedelta(minutes=90),
+        ),
+    ],
+)
+def test_schedule_times_are_in_the_schedules_own_time_zone(
+    tmp_path: Path, schedule: dict[str, Any], zone: str, step: timedelta | None
+) -> None:
     config = write_schedules(tmp_path, {"s": schedule})
 
     result = air("schedule", "s", "--next", "4", config=config)
@@ -184,11 +210,13 @@ def test_schedule_stops_listing_at_the_end_of_the_calendar(tmp_path: Path) -> No
 def test_schedule_of_an_unknown_name_is_a_usage_error() -> None:
     code, out, err = air_main("schedule", "token-refesh")
 
-    assert_clean_usage_error(code, out, err, "unknown schedule 'token-refesh'",
-                             "did you mean 'token-refresh'?")
+    assert_clean_usage_error(
+        code, out, err, "unknown schedule 'token-refesh'", "did you mean 'token-refresh'?"
+    )
 
 
 # --- run -----------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("pool", POOLS)
 def test_run_dry_run_prints_the_config_dir_and_the_worker_command(pool: str) -> None:
@@ -197,28 +225,34 @@ def test_run_dry_run_prints_the_config_dir_and_the_worker_command(pool: str) -> 
     result = air("run", pool, "--dry-run")
 
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == (f"AIR_CONFIG_DIR={shlex.quote(str(SHIPPED.resolve()))} "
-                             f"{shlex.join(plan.workers[pool].argv)}\n")
+    assert result.stdout == (
+        f"AIR_CONFIG_DIR={shlex.quote(str(SHIPPED.resolve()))} "
+        f"{shlex.join(plan.workers[pool].argv)}\n"
+    )
     assert f"--hostname {pool}@%h" in result.stdout
 
 
 def test_run_of_an_unknown_pool_is_a_usage_error_with_a_hint() -> None:
     code, out, err = air_main("run", "defualt")
 
-    assert_clean_usage_error(code, out, err, "unknown pool 'defualt'",
-                             "did you mean 'default'?")
+    assert_clean_usage_error(code, out, err, "unknown pool 'defualt'", "did you mean 'default'?")
 
 
 # --- send ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("option", "value", "message"), [
-    ("--args", "[1, 2", "--args is not valid JSON"),
-    ("--args", '{"a": 1}', "--args must be a JSON list"),
-    ("--kwargs", "{user: 1}", "--kwargs is not valid JSON"),
-    ("--kwargs", "[1]", "--kwargs must be a JSON object"),
-])
-def test_send_with_bad_json_arguments_is_a_usage_error(option: str, value: str,
-                                                       message: str) -> None:
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--args", "[1, 2", "--args is not valid JSON"),
+        ("--args", '{"a": 1}', "--args must be a JSON list"),
+        ("--kwargs", "{user: 1}", "--kwargs is not valid JSON"),
+        ("--kwargs", "[1]", "--kwargs must be a JSON object"),
+    ],
+)
+def test_send_with_bad_json_arguments_is_a_usage_error(
+    option: str, value: str, message: str
+) -> None:
     code, out, err = air_main("send", "debug", option, value)
 
     assert_clean_usage_error(code, out, err, message)
@@ -229,8 +263,9 @@ def test_send_with_bad_json_arguments_is_a_usage_error(option: str, value: str,
 def test_send_of_an_undeclared_task_is_a_usage_error_with_a_hint() -> None:
     code, out, err = air_main("send", "sync.emial")
 
-    assert_clean_usage_error(code, out, err, "unknown task 'sync.emial'",
-                             "did you mean 'sync.email'?")
+    assert_clean_usage_error(
+        code, out, err, "unknown task 'sync.emial'", "did you mean 'sync.email'?"
+    )
 
 
 def test_a_missing_config_directory_is_a_usage_error(tmp_path: Path) -> None:

@@ -79,8 +79,7 @@ def test_missing_directory_exits_2(tmp_path: Path) -> None:
     assert "does not exist" in result.stdout
 
 
-def test_one_missing_file_exits_2_even_with_other_errors(
-        write_config: Callable[..., Path]) -> None:
+def test_one_missing_file_exits_2_even_with_other_errors(write_config: Callable[..., Path]) -> None:
     directory = write_config(queues="version: 3\n", schedules=None)
     result = run("--config", str(directory), "validate")
     assert result.exit_code == 2
@@ -123,8 +122,12 @@ def test_json_format() -> None:
 def test_json_format_of_a_clean_config_even_when_quiet() -> None:
     result = run("-q", "--config", str(CONFIG), "validate", "--format", "json")
     assert result.exit_code == 0
-    assert json.loads(result.stdout) == {"status": "ok", "errors": 0, "warnings": 0,
-                                         "diagnostics": []}
+    assert json.loads(result.stdout) == {
+        "status": "ok",
+        "errors": 0,
+        "warnings": 0,
+        "diagnostics": [],
+    }
 
 
 def test_github_format() -> None:
@@ -157,8 +160,9 @@ def test_air_config_dir_is_honoured() -> None:
     assert result.exit_code == 0
 
 
-def test_default_is_config_in_the_working_directory(monkeypatch: pytest.MonkeyPatch,
-                                                    tmp_path: Path) -> None:
+def test_default_is_config_in_the_working_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.chdir(REPO_ROOT)
     assert run("validate").exit_code == 0
     monkeypatch.chdir(tmp_path)
@@ -177,11 +181,11 @@ def test_colour_is_opt_in_on_a_pipe() -> None:
     assert "\033[" not in run("--config", str(MANY_ERRORS), "validate").stdout
     coloured = run("--color", "always", "--config", str(MANY_ERRORS), "validate").stdout
     assert "\033[31merror\033[0m" in coloured
-    assert "\033[" not in run("--color", "never", "--config", str(MANY_ERRORS),
-                              "validate").stdout
+    assert "\033[" not in run("--color", "never", "--config", str(MANY_ERRORS), "validate").stdout
     # NO_COLOR only affects auto; a pipe is never a terminal anyway
-    assert "\033[" not in run("--config", str(MANY_ERRORS), "validate",
-                              env={"NO_COLOR": "1"}).stdout
+    assert (
+        "\033[" not in run("--config", str(MANY_ERRORS), "validate", env={"NO_COLOR": "1"}).stdout
+    )
 
 
 def test_help_lists_formats_and_exit_codes() -> None:
@@ -208,8 +212,9 @@ def test_main_returns_exit_codes(capsys: pytest.CaptureFixture[str], tmp_path: P
 
 def air(*args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in AMBIENT}
-    return subprocess.run([str(AIR), *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=30, check=False)
+    return subprocess.run(
+        [str(AIR), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=30, check=False
+    )
 
 
 def test_console_script_on_the_shipped_config() -> None:
@@ -235,7 +240,13 @@ def test_validate_never_imports_celery() -> None:
         "assert not loaded, loaded\n"
         "sys.exit(code)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
-                          text=True, timeout=30, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout == "no problems\n"

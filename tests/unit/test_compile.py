@@ -33,23 +33,26 @@ def queues_yaml(**overrides: Any) -> dict[str, Any]:
         "imports": ["tasks"],
         "broker": {"url": "redis://127.0.0.1:6399/0", "visibility_timeout": "1h"},
         "defaults": {"queue": "default", "retry": {"max": 0}},
-        "queues": {"urgent": {"priority": 10}, "default": {"priority": 5},
-                   "bulk": {"priority": 1}},
-        "pools": {"urgent": {"queues": ["urgent"], "concurrency": 1},
-                  "default": {"queues": ["default"], "concurrency": 2},
-                  "bulk": {"queues": ["bulk"], "concurrency": 1}},
+        "queues": {"urgent": {"priority": 10}, "default": {"priority": 5}, "bulk": {"priority": 1}},
+        "pools": {
+            "urgent": {"queues": ["urgent"], "concurrency": 1},
+            "default": {"queues": ["default"], "concurrency": 2},
+            "bulk": {"queues": ["bulk"], "concurrency": 1},
+        },
         "tasks": {"a.urgent": {"queue": "urgent"}, "a.plain": {}, "a.bulk": {"queue": "bulk"}},
     }
     config.update(overrides)
     return config
 
 
-def compile_dir(directory: Path, queues: dict[str, Any],
-                schedules: dict[str, Any] | None = None) -> Plan:
+def compile_dir(
+    directory: Path, queues: dict[str, Any], schedules: dict[str, Any] | None = None
+) -> Plan:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "queues.yaml").write_text(yaml.safe_dump(queues, sort_keys=False))
-    (directory / "schedules.yaml").write_text(yaml.safe_dump(
-        schedules or {"version": 1, "schedules": {}}, sort_keys=False))
+    (directory / "schedules.yaml").write_text(
+        yaml.safe_dump(schedules or {"version": 1, "schedules": {}}, sort_keys=False)
+    )
     plan, _ = load_plan(directory, env={})
     return plan
 
@@ -61,8 +64,13 @@ def flag(argv: tuple[str, ...], name: str) -> str:
 
 # --- priority ------------------------------------------------------------------------------------
 
-SHIPPED_BROKER_PRIORITY = {"high_priority": 0, "ai_tasks": 3, "default": 5, "data_pipeline": 7,
-                           "low_priority": 9}
+SHIPPED_BROKER_PRIORITY = {
+    "high_priority": 0,
+    "ai_tasks": 3,
+    "default": 5,
+    "data_pipeline": 7,
+    "low_priority": 9,
+}
 
 
 def test_shipped_routes_send_air_priority_p_as_redis_priority_10_minus_p(shipped: Plan) -> None:
@@ -77,9 +85,11 @@ def test_shipped_routes_send_air_priority_p_as_redis_priority_10_minus_p(shipped
 def test_every_air_priority_gets_its_own_redis_level(tmp_path: Path) -> None:
     queues = {f"q{p}": {"priority": p} for p in range(1, 11)}
     config = queues_yaml(
-        defaults={"queue": "q5", "retry": {"max": 0}}, queues=queues,
+        defaults={"queue": "q5", "retry": {"max": 0}},
+        queues=queues,
         pools={"all": {"queues": list(queues)}},
-        tasks={f"t.p{p}": {"queue": f"q{p}"} for p in range(1, 11)})
+        tasks={f"t.p{p}": {"queue": f"q{p}"} for p in range(1, 11)},
+    )
     plan = compile_dir(tmp_path, config)
 
     routes = plan.celery["task_routes"]
@@ -87,7 +97,8 @@ def test_every_air_priority_gets_its_own_redis_level(tmp_path: Path) -> None:
     for p in range(1, 11):
         assert routes[f"t.p{p}"] == {"queue": f"q{p}", "priority": 10 - p}
     assert {q.name: q.broker_priority for q in plan.queues} == {
-        f"q{p}": 10 - p for p in range(1, 11)}
+        f"q{p}": 10 - p for p in range(1, 11)
+    }
 
 
 def test_a_task_priority_overrides_its_queue_priority(tmp_path: Path) -> None:
@@ -130,28 +141,59 @@ def test_task_default_priority_is_never_set(shipped: Plan, tmp_path: Path) -> No
 
 # --- annotations ---------------------------------------------------------------------------------
 
+
 def test_annotations_are_exact_names_without_a_wildcard(shipped: Plan) -> None:
     annotations = shipped.celery["task_annotations"]
     assert "*" not in annotations
     assert set(annotations) == set(shipped.tasks)
 
 
-@pytest.mark.parametrize(("task", "expected", "absent"), [
-    ("auth.token_refresh", {"rate_limit": "30/m", "soft_time_limit": 30.0, "time_limit": 60.0,
-                            "acks_late": True, "max_retries": 5}, ()),
-    ("sync.email", {"rate_limit": "10/m", "soft_time_limit": 600.0, "time_limit": 720.0,
-                    "acks_late": True, "max_retries": 5}, ()),
-    ("ai.generate_briefing", {"rate_limit": "10/m", "soft_time_limit": 180.0,
-                              "time_limit": 240.0, "max_retries": 3}, ()),
-    ("contacts.process", {"soft_time_limit": 60.0, "time_limit": 120.0, "acks_late": True,
-                          "max_retries": 3}, ("rate_limit",)),
-    ("data.deduplicate", {"soft_time_limit": 2700.0, "time_limit": 3000.0, "max_retries": 2},
-     ("rate_limit",)),
-    ("debug", {"soft_time_limit": 10.0, "time_limit": 20.0, "max_retries": 0}, ("rate_limit",)),
-])
-def test_shipped_annotations_carry_the_yaml_values(shipped: Plan, task: str,
-                                                   expected: dict[str, Any],
-                                                   absent: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("task", "expected", "absent"),
+    [
+        (
+            "auth.token_refresh",
+            {
+                "rate_limit": "30/m",
+                "soft_time_limit": 30.0,
+                "time_limit": 60.0,
+                "acks_late": True,
+                "max_retries": 5,
+            },
+            (),
+        ),
+        (
+            "sync.email",
+            {
+                "rate_limit": "10/m",
+                "soft_time_limit": 600.0,
+                "time_limit": 720.0,
+                "acks_late": True,
+                "max_retries": 5,
+            },
+            (),
+        ),
+        (
+            "ai.generate_briefing",
+            {"rate_limit": "10/m", "soft_time_limit": 180.0, "time_limit": 240.0, "max_retries": 3},
+            (),
+        ),
+        (
+            "contacts.process",
+            {"soft_time_limit": 60.0, "time_limit": 120.0, "acks_late": True, "max_retries": 3},
+            ("rate_limit",),
+        ),
+        (
+            "data.deduplicate",
+            {"soft_time_limit": 2700.0, "time_limit": 3000.0, "max_retries": 2},
+            ("rate_limit",),
+        ),
+        ("debug", {"soft_time_limit": 10.0, "time_limit": 20.0, "max_retries": 0}, ("rate_limit",)),
+    ],
+)
+def test_shipped_annotations_carry_the_yaml_values(
+    shipped: Plan, task: str, expected: dict[str, Any], absent: tuple[str, ...]
+) -> None:
     annotation = shipped.celery["task_annotations"][task]
     assert {key: annotation.get(key) for key in expected} == expected
     for key in absent:
@@ -159,12 +201,22 @@ def test_shipped_annotations_carry_the_yaml_values(shipped: Plan, task: str,
 
 
 def test_annotations_follow_a_hand_written_policy(tmp_path: Path) -> None:
-    config = queues_yaml(defaults={"queue": "default", "acks_late": True,
-                                   "time_limit": {"soft": "1m", "hard": "90s"},
-                                   "retry": {"max": 2}})
+    config = queues_yaml(
+        defaults={
+            "queue": "default",
+            "acks_late": True,
+            "time_limit": {"soft": "1m", "hard": "90s"},
+            "retry": {"max": 2},
+        }
+    )
     config["tasks"] = {
-        "a.urgent": {"queue": "urgent", "rate_limit": "1.5/s", "acks_late": False,
-                     "time_limit": {"soft": 5, "hard": "7s"}, "retry": {"max": 7}},
+        "a.urgent": {
+            "queue": "urgent",
+            "rate_limit": "1.5/s",
+            "acks_late": False,
+            "time_limit": {"soft": 5, "hard": "7s"},
+            "retry": {"max": 7},
+        },
         "a.plain": {},
         "a.bulk": {"queue": "bulk", "rate_limit": "100/h", "retry": {"max": 0}},
     }
@@ -172,13 +224,20 @@ def test_annotations_follow_a_hand_written_policy(tmp_path: Path) -> None:
 
     annotations = plan.celery["task_annotations"]
     assert "*" not in annotations
-    assert {k: annotations["a.urgent"][k] for k in (
-        "rate_limit", "acks_late", "soft_time_limit", "time_limit", "max_retries")} == {
-        "rate_limit": "1.5/s", "acks_late": False, "soft_time_limit": 5.0, "time_limit": 7.0,
-        "max_retries": 7}
-    assert {k: annotations["a.plain"][k] for k in (
-        "acks_late", "soft_time_limit", "time_limit", "max_retries")} == {
-        "acks_late": True, "soft_time_limit": 60.0, "time_limit": 90.0, "max_retries": 2}
+    assert {
+        k: annotations["a.urgent"][k]
+        for k in ("rate_limit", "acks_late", "soft_time_limit", "time_limit", "max_retries")
+    } == {
+        "rate_limit": "1.5/s",
+        "acks_late": False,
+        "soft_time_limit": 5.0,
+        "time_limit": 7.0,
+        "max_retries": 7,
+    }
+    assert {
+        k: annotations["a.plain"][k]
+        for k in ("acks_late", "soft_time_limit", "time_limit", "max_retries")
+    } == {"acks_late": True, "soft_time_limit": 60.0, "time_limit": 90.0, "max_retries": 2}
     assert "rate_limit" not in annotations["a.plain"]
     assert annotations["a.bulk"]["rate_limit"] == "100/h"
     assert annotations["a.bulk"]["max_retries"] == 0
@@ -193,6 +252,7 @@ def test_a_task_without_time_limits_gets_no_limit_annotation(tmp_path: Path) -> 
 
 # --- broker transport ----------------------------------------------------------------------------
 
+
 def test_shipped_transport_options(shipped: Plan) -> None:
     options = shipped.celery["broker_transport_options"]
     assert options["priority_steps"] == list(range(10))
@@ -202,14 +262,24 @@ def test_shipped_transport_options(shipped: Plan) -> None:
     assert options["unacked_restore_throttle"] == 1
 
 
-@pytest.mark.parametrize(("visibility", "seconds", "interval"), [
-    ("5s", 5, 1), ("9s", 9, 1), ("30s", 30, 3), ("45s", 45, 4), ("100s", 100, 10),
-    ("2m", 120, 10), ("1d", 86400, 10),
-])
-def test_visibility_timeout_and_restore_interval(tmp_path: Path, visibility: str, seconds: int,
-                                                 interval: int) -> None:
-    config = queues_yaml(broker={"url": "redis://127.0.0.1:6399/0",
-                                 "visibility_timeout": visibility})
+@pytest.mark.parametrize(
+    ("visibility", "seconds", "interval"),
+    [
+        ("5s", 5, 1),
+        ("9s", 9, 1),
+        ("30s", 30, 3),
+        ("45s", 45, 4),
+        ("100s", 100, 10),
+        ("2m", 120, 10),
+        ("1d", 86400, 10),
+    ],
+)
+def test_visibility_timeout_and_restore_interval(
+    tmp_path: Path, visibility: str, seconds: int, interval: int
+) -> None:
+    config = queues_yaml(
+        broker={"url": "redis://127.0.0.1:6399/0", "visibility_timeout": visibility}
+    )
     config["defaults"]["time_limit"] = {"soft": "1s", "hard": "2s"}
     plan = compile_dir(tmp_path, config)
 
@@ -223,6 +293,7 @@ def test_visibility_timeout_and_restore_interval(tmp_path: Path, visibility: str
 
 
 # --- serialization and safety --------------------------------------------------------------------
+
 
 def test_json_only_and_no_missing_queues(shipped: Plan) -> None:
     settings = shipped.celery
@@ -238,9 +309,13 @@ def test_json_only_and_no_missing_queues(shipped: Plan) -> None:
 
 # --- worker command lines ------------------------------------------------------------------------
 
-SHIPPED_POOLS = {"high-priority": ("high_priority", 2, 100), "default": ("default", 4, 200),
-                 "ai-tasks": ("ai_tasks", 2, 50), "data-pipeline": ("data_pipeline", 1, 20),
-                 "low-priority": ("low_priority", 1, 50)}
+SHIPPED_POOLS = {
+    "high-priority": ("high_priority", 2, 100),
+    "default": ("default", 4, 200),
+    "ai-tasks": ("ai_tasks", 2, 50),
+    "data-pipeline": ("data_pipeline", 1, 20),
+    "low-priority": ("low_priority", 1, 50),
+}
 
 
 @pytest.mark.parametrize("pool", POOLS)
@@ -261,8 +336,9 @@ def test_shipped_worker_argv(shipped: Plan, pool: str) -> None:
 
 
 def test_a_multi_queue_pool_lists_its_queues_most_urgent_first(tmp_path: Path) -> None:
-    config = queues_yaml(pools={"mixed": {"queues": ["bulk", "urgent", "default"],
-                                          "concurrency": 3}})
+    config = queues_yaml(
+        pools={"mixed": {"queues": ["bulk", "urgent", "default"], "concurrency": 3}}
+    )
     plan = compile_dir(tmp_path, config)
 
     worker = plan.workers["mixed"]
@@ -272,13 +348,26 @@ def test_a_multi_queue_pool_lists_its_queues_most_urgent_first(tmp_path: Path) -
 
 
 def test_optional_pool_settings_reach_the_command_line(tmp_path: Path) -> None:
-    config = queues_yaml(pools={
-        "urgent": {"queues": ["urgent"], "prefetch_multiplier": 4, "max_memory_per_child": 300000},
-        "default": {"queues": ["default"], "autoscale": {"min": 2, "max": 8},
-                    "max_memory_per_child": "512MiB"},
-        "bulk": {"queues": ["bulk"], "pool": "threads", "concurrency": 5,
-                 "max_memory_per_child": "2GiB"},
-    })
+    config = queues_yaml(
+        pools={
+            "urgent": {
+                "queues": ["urgent"],
+                "prefetch_multiplier": 4,
+                "max_memory_per_child": 300000,
+            },
+            "default": {
+                "queues": ["default"],
+                "autoscale": {"min": 2, "max": 8},
+                "max_memory_per_child": "512MiB",
+            },
+            "bulk": {
+                "queues": ["bulk"],
+                "pool": "threads",
+                "concurrency": 5,
+                "max_memory_per_child": "2GiB",
+            },
+        }
+    )
     plan = compile_dir(tmp_path, config)
 
     urgent, default, bulk = (plan.workers[n].argv for n in ("urgent", "default", "bulk"))
@@ -296,6 +385,7 @@ def test_optional_pool_settings_reach_the_command_line(tmp_path: Path) -> None:
 
 # --- beat entries --------------------------------------------------------------------------------
 
+
 def test_shipped_schedules_take_their_override_else_the_tasks_route(shipped: Plan) -> None:
     cleanup = shipped.beat["data-cleanup"]
     assert (cleanup.queue, cleanup.priority, cleanup.broker_priority) == ("low_priority", 3, 7)
@@ -308,10 +398,18 @@ def test_shipped_schedules_take_their_override_else_the_tasks_route(shipped: Pla
 
 def test_schedule_queue_priority_and_time_zone_overrides(tmp_path: Path) -> None:
     schedules = {
-        "version": 1, "timezone": "America/New_York",
+        "version": 1,
+        "timezone": "America/New_York",
         "schedules": {
-            "both": {"task": "a.plain", "cron": "0 9 * * *", "queue": "bulk", "priority": 9,
-                     "timezone": "Europe/Berlin", "args": [1, "x"], "kwargs": {"k": [True]}},
+            "both": {
+                "task": "a.plain",
+                "cron": "0 9 * * *",
+                "queue": "bulk",
+                "priority": 9,
+                "timezone": "Europe/Berlin",
+                "args": [1, "x"],
+                "kwargs": {"k": [True]},
+            },
             "queue-only": {"task": "a.urgent", "every": "45s", "queue": "default"},
             "neither": {"task": "a.bulk", "cron": "*/5 * * * *"},
         },
@@ -322,8 +420,7 @@ def test_schedule_queue_priority_and_time_zone_overrides(tmp_path: Path) -> None
     assert (both.queue, both.priority, both.broker_priority) == ("bulk", 9, 1)
     assert both.timezone == "Europe/Berlin"
     assert (list(both.args), both.kwargs) == ([1, "x"], {"k": [True]})
-    assert (queue_only.queue, queue_only.priority, queue_only.broker_priority) == (
-        "default", 10, 0)
+    assert (queue_only.queue, queue_only.priority, queue_only.broker_priority) == ("default", 10, 0)
     assert (queue_only.every, queue_only.cron) == (45.0, None)
     assert (neither.queue, neither.priority, neither.broker_priority) == ("bulk", 1, 9)
     assert neither.timezone == "America/New_York"
@@ -331,10 +428,19 @@ def test_schedule_queue_priority_and_time_zone_overrides(tmp_path: Path) -> None
 
 # --- plain data, no Celery -----------------------------------------------------------------------
 
+
 def test_the_plan_is_plain_json(shipped: Plan, tmp_path: Path) -> None:
-    schedules = {"version": 1, "schedules": {
-        "x": {"task": "a.plain", "every": "1m", "args": [1, 2.5, None, "é"],
-              "kwargs": {"nested": {"list": [1, {"a": False}]}}}}}
+    schedules = {
+        "version": 1,
+        "schedules": {
+            "x": {
+                "task": "a.plain",
+                "every": "1m",
+                "args": [1, 2.5, None, "é"],
+                "kwargs": {"nested": {"list": [1, {"a": False}]}},
+            }
+        },
+    }
     for plan in (shipped, compile_dir(tmp_path, queues_yaml(), schedules)):
         document = plan.to_dict()
         text = json.dumps(document, allow_nan=False)
@@ -344,9 +450,12 @@ def test_the_plan_is_plain_json(shipped: Plan, tmp_path: Path) -> None:
 
 def test_compile_and_validate_import_no_celery() -> None:
     """A fresh interpreter, because this one has long imported Celery for other tests."""
-    code = ("import sys, runtime.compile, runtime.validate\n"
-            "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('celery', 'kombu'))\n"
-            "assert not loaded, loaded\n")
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
-                            text=True, timeout=30)
+    code = (
+        "import sys, runtime.compile, runtime.validate\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('celery', 'kombu'))\n"
+        "assert not loaded, loaded\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=30
+    )
     assert result.returncode == 0, result.stderr

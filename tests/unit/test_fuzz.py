@@ -39,19 +39,83 @@ BREAKS = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
 SCALAR = re.compile(r"(?:: |- )([^\s#{}\[\],][^#\n,{}\[\]]*)")
 KEY_LINE = re.compile(r"^\s*[^\s#-][^:\n]*:")
 NASTY = [
-    "1", "-5", "0", "1.5", "1e400", ".nan", "true", "null", "~", "[]", "{}", "[1, a]", "{a: 1}",
-    '""', "''", "5m", "0s", "-1s", "1/s", "99999999999999999999", "2**64", "@daily", "0 0 30 2 *",
-    "Mars/Base", "${X}", "${UNSET}", "${bad name}", "$${", "!!python/name:os.system",
-    "!!binary aGk=", "*nope", "&a x", "<<", "redis://:pw@h/0", "amqp://x", "a\\nb", '"a\\nb%:,"',
-    "- x", "? x", "|\n  block", ">-\n  folded", "é", "\t", "x" * 300,
+    "1",
+    "-5",
+    "0",
+    "1.5",
+    "1e400",
+    ".nan",
+    "true",
+    "null",
+    "~",
+    "[]",
+    "{}",
+    "[1, a]",
+    "{a: 1}",
+    '""',
+    "''",
+    "5m",
+    "0s",
+    "-1s",
+    "1/s",
+    "99999999999999999999",
+    "2**64",
+    "@daily",
+    "0 0 30 2 *",
+    "Mars/Base",
+    "${X}",
+    "${UNSET}",
+    "${bad name}",
+    "$${",
+    "!!python/name:os.system",
+    "!!binary aGk=",
+    "*nope",
+    "&a x",
+    "<<",
+    "redis://:pw@h/0",
+    "amqp://x",
+    "a\\nb",
+    '"a\\nb%:,"',
+    "- x",
+    "? x",
+    "|\n  block",
+    ">-\n  folded",
+    "é",
+    "\t",
+    "x" * 300,
 ]
 INSERTS = [
-    ":", "- ", "{", "}", "[", "]", "&a ", "*a", "<<: *a\n", "!!python/object/apply:os.system ",
-    "---\n", "\t", "'", '"', "%", "${", "\x00", "\x07", "\n  ", "\n", "? ", "#", ",", "|", "\r",
-    "\ufeff", "\u2028",
+    ":",
+    "- ",
+    "{",
+    "}",
+    "[",
+    "]",
+    "&a ",
+    "*a",
+    "<<: *a\n",
+    "!!python/object/apply:os.system ",
+    "---\n",
+    "\t",
+    "'",
+    '"',
+    "%",
+    "${",
+    "\x00",
+    "\x07",
+    "\n  ",
+    "\n",
+    "? ",
+    "#",
+    ",",
+    "|",
+    "\r",
+    "\ufeff",
+    "\u2028",
 ]
-VALUES = st.one_of(st.sampled_from(NASTY), st.text(max_size=12),
-                   st.integers().map(str), st.floats().map(repr))
+VALUES = st.one_of(
+    st.sampled_from(NASTY), st.text(max_size=12), st.integers().map(str), st.floats().map(repr)
+)
 TEXT_BITS = st.one_of(st.sampled_from(INSERTS), st.text(max_size=20))
 
 
@@ -63,14 +127,16 @@ SEED_FILES = seed_files()
 
 
 def mutate_text(data: st.DataObject, text: str) -> str:
-    kind = data.draw(st.sampled_from(["scalar", "delete", "duplicate", "insert", "truncate",
-                                      "indent"]), label="mutation")
+    kind = data.draw(
+        st.sampled_from(["scalar", "delete", "duplicate", "insert", "truncate", "indent"]),
+        label="mutation",
+    )
     lines = text.split("\n")
     if kind == "scalar":
         matches = list(SCALAR.finditer(text))
         if matches:
             found = data.draw(st.sampled_from(matches), label="scalar")
-            return text[:found.start(1)] + data.draw(VALUES, label="value") + text[found.end(1):]
+            return text[: found.start(1)] + data.draw(VALUES, label="value") + text[found.end(1) :]
         kind = "insert"
     if kind in ("delete", "duplicate"):
         keyed = [i for i, line in enumerate(lines) if KEY_LINE.match(line)]
@@ -82,8 +148,9 @@ def mutate_text(data: st.DataObject, text: str) -> str:
                 depth = len(lines[index]) - len(lines[index].lstrip())
                 end = index + 1
                 if data.draw(st.booleans(), label="whole block"):
-                    while end < len(lines) and (not lines[end].strip() or len(lines[end]) - len(
-                            lines[end].lstrip()) > depth):
+                    while end < len(lines) and (
+                        not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip()) > depth
+                    ):
                         end += 1
                 del lines[index:end]
             return "\n".join(lines)
@@ -95,8 +162,9 @@ def mutate_text(data: st.DataObject, text: str) -> str:
         if change == "add":
             lines[index] = " " * data.draw(st.integers(1, 4)) + line
         elif change == "remove":
-            lines[index] = line[min(len(line) - len(line.lstrip(" ")),
-                                    data.draw(st.integers(1, 4))):]
+            lines[index] = line[
+                min(len(line) - len(line.lstrip(" ")), data.draw(st.integers(1, 4))) :
+            ]
         else:
             lines[index] = "\t" + line.lstrip(" ")
         return "\n".join(lines)
@@ -113,8 +181,11 @@ def mutate(data: st.DataObject, text: str) -> bytes:
     if data.draw(st.booleans(), label="swap bytes"):
         position = data.draw(st.integers(0, len(raw)), label="byte position")
         width = data.draw(st.integers(0, 4), label="width")
-        raw = raw[:position] + data.draw(st.binary(max_size=6), label="bytes") + raw[
-            position + width:]
+        raw = (
+            raw[:position]
+            + data.draw(st.binary(max_size=6), label="bytes")
+            + raw[position + width :]
+        )
     return raw
 
 
@@ -154,8 +225,9 @@ def fuzz_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @given(data=st.data())
 def test_mutated_configs_only_ever_produce_diagnostics(fuzz_dir: Path, data: st.DataObject) -> None:
     seed = data.draw(st.sampled_from(SEED_FILES), label="seed")
-    targets = data.draw(st.sampled_from([("queues.yaml",), ("schedules.yaml",), FILES]),
-                        label="files")
+    targets = data.draw(
+        st.sampled_from([("queues.yaml",), ("schedules.yaml",), FILES]), label="files"
+    )
     written: dict[str, bytes] = {}
     for name in FILES:
         raw = mutate(data, seed[name]) if name in targets else seed[name].encode()
@@ -177,8 +249,10 @@ def test_load_bytes_never_raises(raw: bytes | str) -> None:
         assert all(p == "" or p.startswith("/") for p in doc.values)
 
 
-YAMLISH = st.lists(st.one_of(st.sampled_from(INSERTS + NASTY + ["a", "b", "x: ", "  "]),
-                             st.text(max_size=4)), max_size=40).map("".join)
+YAMLISH = st.lists(
+    st.one_of(st.sampled_from(INSERTS + NASTY + ["a", "b", "x: ", "  "]), st.text(max_size=4)),
+    max_size=40,
+).map("".join)
 
 
 @settings(max_examples=300, deadline=None)
@@ -191,18 +265,53 @@ def test_load_bytes_on_yaml_like_noise(text: str) -> None:
 # --- shape-aware generation: configs near the schema, so the semantic rules see odd values -------
 
 SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(-(10**20), 10**20), st.floats(),
-    st.sampled_from(["default", "high", "1m", "0s", "2h", "-1s", "30/m", "", "prefork", "solo",
-                     "fixed", "none", "skip", "Europe/Berlin", "Bad/Zone", "*/5 * * * *",
-                     "0 0 30 2 *", "@daily", "61 * * * *", "redis://:p@h/0", "amqp://x",
-                     "redis://[", "512MiB", "t.a"]),
-    st.text(max_size=5))
-ANY = st.recursive(SCALARS, lambda inner: st.one_of(
-    st.lists(inner, max_size=3),
-    st.dictionaries(st.sampled_from(["min", "max", "soft", "hard", "x"]), inner, max_size=3)),
-    max_leaves=6)
-DURATION = st.one_of(st.sampled_from(["1s", "30s", "10m", "1h", "2h", "1d", "0s", "0.5s"]),
-                     st.integers(-1, 10**6), ANY)
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**20), 10**20),
+    st.floats(),
+    st.sampled_from(
+        [
+            "default",
+            "high",
+            "1m",
+            "0s",
+            "2h",
+            "-1s",
+            "30/m",
+            "",
+            "prefork",
+            "solo",
+            "fixed",
+            "none",
+            "skip",
+            "Europe/Berlin",
+            "Bad/Zone",
+            "*/5 * * * *",
+            "0 0 30 2 *",
+            "@daily",
+            "61 * * * *",
+            "redis://:p@h/0",
+            "amqp://x",
+            "redis://[",
+            "512MiB",
+            "t.a",
+        ]
+    ),
+    st.text(max_size=5),
+)
+ANY = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from(["min", "max", "soft", "hard", "x"]), inner, max_size=3),
+    ),
+    max_leaves=6,
+)
+DURATION = st.one_of(
+    st.sampled_from(["1s", "30s", "10m", "1h", "2h", "1d", "0s", "0.5s"]),
+    st.integers(-1, 10**6),
+    ANY,
+)
 NAMES = st.sampled_from(["default", "high", "low"])
 
 
@@ -210,42 +319,98 @@ def maybe(strategy: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
     return st.one_of(strategy, ANY)
 
 
-POLICY = st.fixed_dictionaries({}, optional={
-    "queue": maybe(NAMES), "acks_late": maybe(st.booleans()), "expires": DURATION,
-    "time_limit": maybe(st.fixed_dictionaries({}, optional={"soft": DURATION, "hard": DURATION})),
-    "retry": maybe(st.fixed_dictionaries({}, optional={
-        "max": maybe(st.integers(-1, 2000)), "initial": DURATION, "max_delay": DURATION,
-        "backoff": st.sampled_from(["exponential", "fixed", "none", "linear"]),
-        "jitter": ANY, "errors": ANY})),
-    "rate_limit": maybe(st.sampled_from(["30/m", "1/s"])), "priority": maybe(st.integers(-1, 12)),
-})
-POOL = st.fixed_dictionaries({}, optional={
-    "queues": maybe(st.lists(maybe(NAMES), max_size=3)), "concurrency": maybe(st.integers(-1, 600)),
-    "pool": maybe(st.sampled_from(["prefork", "threads", "solo"])),
-    "autoscale": maybe(st.fixed_dictionaries({}, optional={"min": maybe(st.integers(-1, 9)),
-                                                           "max": maybe(st.integers(-1, 9))})),
-    "max_memory_per_child": ANY,
-})
-QUEUES = st.fixed_dictionaries({"version": maybe(st.just(1))}, optional={
-    "broker": maybe(st.fixed_dictionaries({}, optional={
-        "url": ANY, "result_backend": ANY, "visibility_timeout": DURATION})),
-    "defaults": maybe(POLICY),
-    "queues": maybe(st.dictionaries(
-        st.one_of(NAMES, st.text(max_size=3)),
-        maybe(st.fixed_dictionaries({"priority": maybe(st.integers(-1, 12))})), max_size=4)),
-    "pools": maybe(st.dictionaries(NAMES, maybe(POOL), max_size=3)),
-    "tasks": maybe(st.dictionaries(st.sampled_from(["t.a", "t.b", "bad-name"]), maybe(POLICY),
-                                   max_size=3)),
-})
-SCHEDULES = st.fixed_dictionaries({"version": st.just(1)}, optional={
-    "timezone": maybe(st.sampled_from(["UTC", "Europe/Berlin", "Bad/Zone"])),
-    "schedules": maybe(st.dictionaries(st.sampled_from(["a", "b", "-x"]), maybe(
-        st.fixed_dictionaries({}, optional={
-            "task": maybe(st.sampled_from(["t.a", "t.b", "nope"])),
-            "cron": maybe(st.sampled_from(["*/5 * * * *", "0 0 30 2 *", "@daily", "0 2 * * *"])),
-            "every": DURATION, "timezone": ANY, "queue": ANY, "overlap": ANY, "enabled": ANY})),
-        max_size=3)),
-})
+POLICY = st.fixed_dictionaries(
+    {},
+    optional={
+        "queue": maybe(NAMES),
+        "acks_late": maybe(st.booleans()),
+        "expires": DURATION,
+        "time_limit": maybe(
+            st.fixed_dictionaries({}, optional={"soft": DURATION, "hard": DURATION})
+        ),
+        "retry": maybe(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "max": maybe(st.integers(-1, 2000)),
+                    "initial": DURATION,
+                    "max_delay": DURATION,
+                    "backoff": st.sampled_from(["exponential", "fixed", "none", "linear"]),
+                    "jitter": ANY,
+                    "errors": ANY,
+                },
+            )
+        ),
+        "rate_limit": maybe(st.sampled_from(["30/m", "1/s"])),
+        "priority": maybe(st.integers(-1, 12)),
+    },
+)
+POOL = st.fixed_dictionaries(
+    {},
+    optional={
+        "queues": maybe(st.lists(maybe(NAMES), max_size=3)),
+        "concurrency": maybe(st.integers(-1, 600)),
+        "pool": maybe(st.sampled_from(["prefork", "threads", "solo"])),
+        "autoscale": maybe(
+            st.fixed_dictionaries(
+                {}, optional={"min": maybe(st.integers(-1, 9)), "max": maybe(st.integers(-1, 9))}
+            )
+        ),
+        "max_memory_per_child": ANY,
+    },
+)
+QUEUES = st.fixed_dictionaries(
+    {"version": maybe(st.just(1))},
+    optional={
+        "broker": maybe(
+            st.fixed_dictionaries(
+                {}, optional={"url": ANY, "result_backend": ANY, "visibility_timeout": DURATION}
+            )
+        ),
+        "defaults": maybe(POLICY),
+        "queues": maybe(
+            st.dictionaries(
+                st.one_of(NAMES, st.text(max_size=3)),
+                maybe(st.fixed_dictionaries({"priority": maybe(st.integers(-1, 12))})),
+                max_size=4,
+            )
+        ),
+        "pools": maybe(st.dictionaries(NAMES, maybe(POOL), max_size=3)),
+        "tasks": maybe(
+            st.dictionaries(st.sampled_from(["t.a", "t.b", "bad-name"]), maybe(POLICY), max_size=3)
+        ),
+    },
+)
+SCHEDULES = st.fixed_dictionaries(
+    {"version": st.just(1)},
+    optional={
+        "timezone": maybe(st.sampled_from(["UTC", "Europe/Berlin", "Bad/Zone"])),
+        "schedules": maybe(
+            st.dictionaries(
+                st.sampled_from(["a", "b", "-x"]),
+                maybe(
+                    st.fixed_dictionaries(
+                        {},
+                        optional={
+                            "task": maybe(st.sampled_from(["t.a", "t.b", "nope"])),
+                            "cron": maybe(
+                                st.sampled_from(
+                                    ["*/5 * * * *", "0 0 30 2 *", "@daily", "0 2 * * *"]
+                                )
+                            ),
+                            "every": DURATION,
+                            "timezone": ANY,
+                            "queue": ANY,
+                            "overlap": ANY,
+                            "enabled": ANY,
+                        },
+                    )
+                ),
+                max_size=3,
+            )
+        ),
+    },
+)
 
 
 def as_yaml(data: object) -> bytes:
@@ -257,7 +422,8 @@ def as_yaml(data: object) -> bytes:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(queues=QUEUES, schedules=SCHEDULES)
 def test_schema_shaped_configs_only_ever_produce_diagnostics(
-        fuzz_dir: Path, queues: object, schedules: object) -> None:
+    fuzz_dir: Path, queues: object, schedules: object
+) -> None:
     written = {}
     for name, data in (("queues.yaml", queues), ("schedules.yaml", schedules)):
         raw = as_yaml(data)

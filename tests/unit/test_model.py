@@ -53,8 +53,10 @@ def test_task_without_keys_inherits_defaults() -> None:
     task = model(INHERIT).tasks["plain"]
     assert task.queue == "work"
     assert task.acks_late is False
-    assert (task.time_limit.soft, task.time_limit.hard) == (timedelta(minutes=5),
-                                                            timedelta(minutes=6))
+    assert (task.time_limit.soft, task.time_limit.hard) == (
+        timedelta(minutes=5),
+        timedelta(minutes=6),
+    )
     assert task.expires == timedelta(hours=1)
     assert task.retry.max == 3 and task.retry.backoff == "fixed"
     assert task.retry.initial == timedelta(seconds=5)
@@ -84,8 +86,7 @@ def test_time_limit_is_replaced_as_a_whole() -> None:
 
 def test_task_own_keys_win() -> None:
     task = model(INHERIT).tasks["custom"]
-    assert (task.queue, task.acks_late, task.priority, task.dead_letter) == ("fast", True, 8,
-                                                                              False)
+    assert (task.queue, task.acks_late, task.priority, task.dead_letter) == ("fast", True, 8, False)
     assert task.rate_limit == Rate(30.0, "m")
     assert task.origins["queue"] == Origin("queues.yaml", "/tasks/custom/queue")
 
@@ -101,13 +102,23 @@ def test_built_in_defaults_without_a_defaults_section() -> None:
     assert task.queue == defaults.TASK["queue"] == config.default_queue
     assert task.acks_late is defaults.TASK["acks_late"]
     assert task.time_limit.soft is None and task.time_limit.hard is None
-    assert task.retry == RetryPolicy(max=3, backoff="exponential", initial=timedelta(seconds=2),
-                                     max_delay=timedelta(minutes=10), jitter=True,
-                                     errors=("Exception",))
+    assert task.retry == RetryPolicy(
+        max=3,
+        backoff="exponential",
+        initial=timedelta(seconds=2),
+        max_delay=timedelta(minutes=10),
+        jitter=True,
+        errors=("Exception",),
+    )
     pool = config.pools["p"]
-    assert (pool.concurrency, pool.prefetch_multiplier, pool.pool, pool.autoscale,
-            pool.max_tasks_per_child, pool.max_memory_per_child) == (1, 1, "prefork", None, None,
-                                                                     None)
+    assert (
+        pool.concurrency,
+        pool.prefetch_multiplier,
+        pool.pool,
+        pool.autoscale,
+        pool.max_tasks_per_child,
+        pool.max_memory_per_child,
+    ) == (1, 1, "prefork", None, None, None)
     assert config.broker.url == defaults.BROKER["url"]
     assert config.broker.result_backend == config.broker.url
     assert config.broker.visibility_timeout == timedelta(hours=1)
@@ -128,19 +139,32 @@ def test_pool_values_are_parsed() -> None:
 
 
 def test_schedules_inherit_the_file_time_zone() -> None:
-    config = model(INHERIT, """\
+    config = model(
+        INHERIT,
+        """\
         version: 1
         timezone: Europe/Berlin
         schedules:
           a: {task: plain, cron: "0 3 * * *", args: [1, two], kwargs: {k: v}}
           b: {task: plain, every: 90, timezone: UTC, overlap: skip, enabled: false}
-    """)
+    """,
+    )
     a, b = config.schedules["a"], config.schedules["b"]
     assert (a.timezone, a.cron, a.every, a.args, dict(a.kwargs)) == (
-        "Europe/Berlin", "0 3 * * *", None, (1, "two"), {"k": "v"})
+        "Europe/Berlin",
+        "0 3 * * *",
+        None,
+        (1, "two"),
+        {"k": "v"},
+    )
     assert (a.overlap, a.enabled) == ("allow", True)
     assert (b.timezone, b.every, b.cron, b.overlap, b.enabled) == (
-        "UTC", timedelta(seconds=90), None, "skip", False)
+        "UTC",
+        timedelta(seconds=90),
+        None,
+        "skip",
+        False,
+    )
     assert a.origin == Origin("schedules.yaml", "/schedules/a")
 
 
@@ -152,7 +176,8 @@ def test_build_never_raises_on_wrong_shapes(queues: Any) -> None:
 
 
 def test_values_the_schema_rejects_fall_back_to_defaults() -> None:
-    q = load_bytes(dedent("""\
+    q = load_bytes(
+        dedent("""\
         version: 1
         broker: {visibility_timeout: soon, url: 5}
         queues: {q: {priority: high}}
@@ -160,7 +185,10 @@ def test_values_the_schema_rejects_fall_back_to_defaults() -> None:
         tasks:
           t: {acks_late: 1, time_limit: {soft: never, hard: 1m}, retry: {max: "3", initial: x},
               rate_limit: fast, expires: [1]}
-    """), "queues.yaml", {})
+    """),
+        "queues.yaml",
+        {},
+    )
     config = build("queues.yaml", q.data, "schedules.yaml", {"version": 1})
     assert config.broker.visibility_timeout == timedelta(hours=1)
     assert config.broker.url == defaults.BROKER["url"]
@@ -183,15 +211,36 @@ def test_models_are_frozen() -> None:
 # --- retry delays --------------------------------------------------------------------------------
 
 
-def policy(backoff: str = "exponential", initial: float = 2, max_delay: float = 600,
-           jitter: bool = False, retries: int = 3) -> RetryPolicy:
-    return RetryPolicy(max=retries, backoff=backoff, initial=timedelta(seconds=initial),
-                       max_delay=timedelta(seconds=max_delay), jitter=jitter, errors=("E",))
+def policy(
+    backoff: str = "exponential",
+    initial: float = 2,
+    max_delay: float = 600,
+    jitter: bool = False,
+    retries: int = 3,
+) -> RetryPolicy:
+    return RetryPolicy(
+        max=retries,
+        backoff=backoff,
+        initial=timedelta(seconds=initial),
+        max_delay=timedelta(seconds=max_delay),
+        jitter=jitter,
+        errors=("E",),
+    )
 
 
-@pytest.mark.parametrize("retries, seconds", [
-    (0, 2), (1, 4), (2, 8), (5, 64), (8, 512), (9, 600), (50, 600), (10_000, 600),
-])
+@pytest.mark.parametrize(
+    "retries, seconds",
+    [
+        (0, 2),
+        (1, 4),
+        (2, 8),
+        (5, 64),
+        (8, 512),
+        (9, 600),
+        (50, 600),
+        (10_000, 600),
+    ],
+)
 def test_exponential_delay_doubles_and_is_capped(retries: int, seconds: float) -> None:
     assert policy().delay(retries) == seconds
 
@@ -220,21 +269,25 @@ def test_jitter_stays_between_half_and_all_of_the_delay(backoff: str) -> None:
 def test_jitter_is_reproducible_with_a_seeded_rng() -> None:
     jittered = policy(jitter=True)
     assert [jittered.delay(3, random.Random(7)) for _ in range(2)] == [
-        jittered.delay(3, random.Random(7))] * 2
+        jittered.delay(3, random.Random(7))
+    ] * 2
 
 
-@pytest.mark.parametrize("kwargs, worst", [
-    ({}, 8),  # 2s, 4s, 8s
-    ({"retries": 1}, 2),
-    ({"retries": 0}, 0),
-    ({"retries": 20}, 600),
-    ({"retries": 1000}, 600),  # no overflow computing 2s * 2**999
-    ({"retries": 1000, "initial": 86400, "max_delay": 10**9}, 10**9),
-    ({"backoff": "fixed", "initial": 45}, 45),
-    ({"backoff": "fixed", "initial": 900}, 600),
-    ({"backoff": "none", "initial": 900}, 0),
-    ({"jitter": True}, 8),  # jitter only shortens delays
-])
+@pytest.mark.parametrize(
+    "kwargs, worst",
+    [
+        ({}, 8),  # 2s, 4s, 8s
+        ({"retries": 1}, 2),
+        ({"retries": 0}, 0),
+        ({"retries": 20}, 600),
+        ({"retries": 1000}, 600),  # no overflow computing 2s * 2**999
+        ({"retries": 1000, "initial": 86400, "max_delay": 10**9}, 10**9),
+        ({"backoff": "fixed", "initial": 45}, 45),
+        ({"backoff": "fixed", "initial": 900}, 600),
+        ({"backoff": "none", "initial": 900}, 0),
+        ({"jitter": True}, 8),  # jitter only shortens delays
+    ],
+)
 def test_worst_delay(kwargs: dict[str, Any], worst: float) -> None:
     assert policy(**kwargs).worst_delay() == timedelta(seconds=worst)
 

@@ -15,18 +15,40 @@ def report(*diagnostics: Diagnostic) -> Report:
 
 
 UNKNOWN_QUEUE = Diagnostic(
-    severity=Severity.ERROR, code="AIR203", message="pool 'default' consumes queue 'hgh', which is "
-    "not declared", file="config/queues.yaml", line=14, col=18, pointer="/pools/default/queues/1",
-    hint="did you mean 'high'? declared queues: default, high")
+    severity=Severity.ERROR,
+    code="AIR203",
+    message="pool 'default' consumes queue 'hgh', which is not declared",
+    file="config/queues.yaml",
+    line=14,
+    col=18,
+    pointer="/pools/default/queues/1",
+    hint="did you mean 'high'? declared queues: default, high",
+)
 NO_LIMIT = Diagnostic(
-    severity=Severity.WARNING, code="AIR302", message="task 't' has no time limit",
-    file="config/queues.yaml", line=9, col=3, pointer="/tasks/t")
+    severity=Severity.WARNING,
+    code="AIR302",
+    message="task 't' has no time limit",
+    file="config/queues.yaml",
+    line=9,
+    col=3,
+    pointer="/tasks/t",
+)
 MISSING = Diagnostic(
-    severity=Severity.ERROR, code="AIR006", message="cannot read config/schedules.yaml: does not "
-    "exist", file="config/schedules.yaml", hint="check the path")
+    severity=Severity.ERROR,
+    code="AIR006",
+    message="cannot read config/schedules.yaml: does not exist",
+    file="config/schedules.yaml",
+    hint="check the path",
+)
 SECOND = Diagnostic(
-    severity=Severity.ERROR, code="AIR101", message="unknown key 'x' in the top level",
-    file="config/queues.yaml", line=14, col=2, pointer="/x")
+    severity=Severity.ERROR,
+    code="AIR101",
+    message="unknown key 'x' in the top level",
+    file="config/queues.yaml",
+    line=14,
+    col=2,
+    pointer="/x",
+)
 
 
 def test_registry_offers_the_three_formats() -> None:
@@ -75,9 +97,15 @@ def test_json_shape() -> None:
     assert (document["status"], document["errors"], document["warnings"]) == ("fail", 2, 1)
     assert [d["code"] for d in document["diagnostics"]] == ["AIR302", "AIR203", "AIR006"]
     assert document["diagnostics"][1] == {
-        "severity": "error", "code": "AIR203", "message": UNKNOWN_QUEUE.message,
-        "file": "config/queues.yaml", "line": 14, "col": 18, "pointer": "/pools/default/queues/1",
-        "hint": UNKNOWN_QUEUE.hint}
+        "severity": "error",
+        "code": "AIR203",
+        "message": UNKNOWN_QUEUE.message,
+        "file": "config/queues.yaml",
+        "line": 14,
+        "col": 18,
+        "pointer": "/pools/default/queues/1",
+        "hint": UNKNOWN_QUEUE.hint,
+    }
     assert document["diagnostics"][0]["hint"] is None
     assert document["diagnostics"][2]["line"] == 0
 
@@ -85,8 +113,12 @@ def test_json_shape() -> None:
 def test_json_status_ok_with_warnings_only() -> None:
     document = json.loads(render_json(report(NO_LIMIT), color=True))
     assert (document["status"], document["errors"], document["warnings"]) == ("ok", 0, 1)
-    assert json.loads(render_json(report())) == {"status": "ok", "errors": 0, "warnings": 0,
-                                                 "diagnostics": []}
+    assert json.loads(render_json(report())) == {
+        "status": "ok",
+        "errors": 0,
+        "warnings": 0,
+        "diagnostics": [],
+    }
 
 
 def test_github_annotations() -> None:
@@ -103,11 +135,19 @@ def test_github_annotations() -> None:
 
 
 def test_github_escapes_data_and_properties() -> None:
-    tricky = Diagnostic(severity=Severity.ERROR, code="AIR101",
-                        message="100% wrong\r\nsecond line: a, b", file="odd:dir,x/q%.yaml",
-                        line=1, col=2, hint="fix: it")
+    tricky = Diagnostic(
+        severity=Severity.ERROR,
+        code="AIR101",
+        message="100% wrong\r\nsecond line: a, b",
+        file="odd:dir,x/q%.yaml",
+        line=1,
+        col=2,
+        hint="fix: it",
+    )
     line = render_github(report(tricky)).splitlines()[0]
-    assert line == ("::error file=odd%3Adir%2Cx/q%25.yaml,line=1,col=2,title=AIR101::"
-                    "100%25 wrong%0D%0Asecond line: a, b%0Ahint: fix: it")
+    assert line == (
+        "::error file=odd%3Adir%2Cx/q%25.yaml,line=1,col=2,title=AIR101::"
+        "100%25 wrong%0D%0Asecond line: a, b%0Ahint: fix: it"
+    )
     # exactly one annotation line: no raw newline leaked out of the message
     assert len(render_github(report(tricky)).splitlines()) == 2

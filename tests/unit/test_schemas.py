@@ -64,35 +64,32 @@ def test_every_property_has_a_description(kind: str) -> None:
     assert missing == []
 
 
-def _closed(node: dict[str, Any]) -> bool:
-    return node.get("additionalProperties") is False or node.get("unevaluatedProperties") is False
-
-
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_object_with_properties_is_closed(kind: str) -> None:
-    """additionalProperties: false, or unevaluatedProperties: false. A shared $defs base (task
-    policy) may stay open only when every schema that references it closes itself."""
-    schema = load_schema(kind)
-    nodes = list(walk(schema))
-    open_ones = []
-    for path, node in nodes:
-        if "properties" not in node or _closed(node):
-            continue
-        if len(path) == 2 and path[0] == "$defs":
-            referrers = [n for _, n in nodes if n.get("$ref") == f"#/$defs/{path[1]}"]
-            if referrers and all(_closed(n) for n in referrers):
-                continue
-        open_ones.append("/".join(path) or "(root)")
+    """additionalProperties: false on every object, so an unknown key is always an error."""
+    open_ones = [
+        "/".join(path) or "(root)"
+        for path, node in walk(load_schema(kind))
+        if "properties" in node and node.get("additionalProperties") is not False
+    ]
     assert open_ones == []
 
 
-@pytest.mark.parametrize("data, path", [
-    ({"version": 1, "tasks": {"a": {"bogus": 1}}}, ["tasks", "a", "bogus"]),
-    ({"version": 1, "defaults": {"priority": 3}}, ["defaults", "priority"]),
-    ({"version": 1, "pools": {"p": {"queues": ["q"], "autoscale": {"min": 1, "max": 2, "x": 1}}}},
-     ["pools", "p", "autoscale", "x"]),
-    ({"version": 1, "broker": {"uri": "redis://"}}, ["broker", "uri"]),
-])
+@pytest.mark.parametrize(
+    "data, path",
+    [
+        ({"version": 1, "tasks": {"a": {"bogus": 1}}}, ["tasks", "a", "bogus"]),
+        ({"version": 1, "defaults": {"priority": 3}}, ["defaults", "priority"]),
+        (
+            {
+                "version": 1,
+                "pools": {"p": {"queues": ["q"], "autoscale": {"min": 1, "max": 2, "x": 1}}},
+            },
+            ["pools", "p", "autoscale", "x"],
+        ),
+        ({"version": 1, "broker": {"uri": "redis://"}}, ["broker", "uri"]),
+    ],
+)
 def test_unknown_keys_are_rejected_even_through_refs(data: dict[str, Any], path: list[str]) -> None:
     errors = list(Draft202012Validator(load_schema("queues")).iter_errors(data))
     assert len(errors) == 1
@@ -100,10 +97,16 @@ def test_unknown_keys_are_rejected_even_through_refs(data: dict[str, Any], path:
     assert [*errors[0].absolute_path, path[-1]] == path
 
 
-def test_task_keys_beyond_the_policy_are_allowed_only_on_tasks() -> None:
+def test_task_only_keys_are_allowed_on_tasks() -> None:
     validator = Draft202012Validator(load_schema("queues"))
-    assert list(validator.iter_errors(
-        {"version": 1, "tasks": {"a": {"priority": 3, "description": "x", "queue": "q"}}})) == []
+    assert (
+        list(
+            validator.iter_errors(
+                {"version": 1, "tasks": {"a": {"priority": 3, "description": "x", "queue": "q"}}}
+            )
+        )
+        == []
+    )
 
 
 # Where each `default` keyword lives in the schemas, and the defaults.py value it mirrors.
@@ -111,7 +114,7 @@ DEFAULT_SOURCES: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {
     ("queues", ("properties",)): {"imports": list(defaults.IMPORTS)},
     ("queues", ("$defs", "broker", "properties")): defaults.BROKER,
     ("queues", ("$defs", "retry", "properties")): defaults.RETRY,
-    ("queues", ("$defs", "policy", "properties")): defaults.TASK,
+    ("queues", ("$defs", "defaults", "properties")): defaults.TASK,
     ("queues", ("$defs", "task", "properties")): defaults.TASK,
     ("queues", ("$defs", "pool", "properties")): defaults.POOL,
     ("schedules", ("properties",)): {"timezone": defaults.TIMEZONE},
@@ -131,11 +134,13 @@ def test_every_schema_default_equals_defaults_py() -> None:
     assert len(found) >= 20
     for kind, parent, name, value in found:
         source = DEFAULT_SOURCES.get((kind, parent))
-        assert source is not None, f"{kind}: {'/'.join(parent)}/{name} has a default with no " \
-                                   f"entry in DEFAULT_SOURCES"
+        assert source is not None, (
+            f"{kind}: {'/'.join(parent)}/{name} has a default with no entry in DEFAULT_SOURCES"
+        )
         assert name in source, f"{kind}: default of {name} is not in defaults.py"
-        assert source[name] == value, f"{kind}: {'/'.join(parent)}/{name}: schema {value!r} " \
-                                      f"!= defaults.py {source[name]!r}"
+        assert source[name] == value, (
+            f"{kind}: {'/'.join(parent)}/{name}: schema {value!r} != defaults.py {source[name]!r}"
+        )
 
 
 def test_every_non_null_default_in_defaults_py_is_in_a_schema() -> None:
@@ -147,11 +152,13 @@ def test_every_non_null_default_in_defaults_py_is_in_a_schema() -> None:
             properties = properties[token]
         for name, value in source.items():
             if value is None or name not in properties:
-                continue  # e.g. `policy` holds queue; `task` holds description
+                continue  # e.g. `defaults` has no description; `task` does
             assert (kind, parent, name) in in_schemas, f"{kind}: {'/'.join(parent)}/{name}"
-    # and every TASK default with a value lives on policy or task
-    task_props = {**load_schema("queues")["$defs"]["policy"]["properties"],
-                  **load_schema("queues")["$defs"]["task"]["properties"]}
+    # and every TASK default with a value lives on defaults or task
+    task_props = {
+        **load_schema("queues")["$defs"]["defaults"]["properties"],
+        **load_schema("queues")["$defs"]["task"]["properties"],
+    }
     assert {k for k, v in defaults.TASK.items() if v is not None} <= set(task_props)
 
 
@@ -160,9 +167,10 @@ def test_unit_patterns_match_the_schema_patterns() -> None:
     defs = queues["$defs"]
     assert defs["duration"]["anyOf"][0]["pattern"] == units.DURATION_PATTERN
     assert load_schema("schedules")["$defs"]["duration"] == defs["duration"]
-    assert defs["policy"]["properties"]["rate_limit"]["pattern"] == units.RATE_PATTERN
+    assert defs["rateLimit"]["pattern"] == units.RATE_PATTERN
     assert defs["pool"]["properties"]["max_memory_per_child"]["anyOf"][0]["pattern"] == (
-        units.SIZE_PATTERN)
+        units.SIZE_PATTERN
+    )
 
 
 @pytest.mark.parametrize("name", ["queues.yaml", "schedules.yaml"])

@@ -70,10 +70,18 @@ def test_python_object_new_is_rejected(tmp_path: Path) -> None:
     assert doc.data == {"x": ["ok", None]}
 
 
-@pytest.mark.parametrize("tagged", [
-    "!custom 1", "!!binary aGk=", "!!set {a, b}", "!!timestamp 2024-01-01", "!!omap [a: 1]",
-    "!<tag:example.com,2024:x> 1", "!!python/tuple [1, 2]",
-])
+@pytest.mark.parametrize(
+    "tagged",
+    [
+        "!custom 1",
+        "!!binary aGk=",
+        "!!set {a, b}",
+        "!!timestamp 2024-01-01",
+        "!!omap [a: 1]",
+        "!<tag:example.com,2024:x> 1",
+        "!!python/tuple [1, 2]",
+    ],
+)
 def test_non_core_tags_are_rejected(tagged: str) -> None:
     doc = load(f"key: {tagged}\n")
     assert codes(doc) == [("AIR003", 1, 6)]
@@ -82,8 +90,10 @@ def test_non_core_tags_are_rejected(tagged: str) -> None:
 
 
 def test_core_tags_are_accepted_and_applied() -> None:
-    doc = load("s: !!str 1\ni: !!int '3'\nf: !!float 1\nb: !!bool true\nn: !!null ''\n"
-               "m: !!map {a: 1}\nq: !!seq [1]\n")
+    doc = load(
+        "s: !!str 1\ni: !!int '3'\nf: !!float 1\nb: !!bool true\nn: !!null ''\n"
+        "m: !!map {a: 1}\nq: !!seq [1]\n"
+    )
     assert doc.diagnostics == []
     assert doc.data == {"s": "1", "i": 3, "f": 1.0, "b": True, "n": None, "m": {"a": 1}, "q": [1]}
 
@@ -132,11 +142,14 @@ def test_moderate_alias_use_is_fine() -> None:
     assert len(doc.data["a3"]) == 10 and doc.data["a3"][0][0] == ["lol"] * 10
 
 
-@pytest.mark.parametrize("text, line, col", [
-    ("a: &a [1, *a]\n", 1, 4),
-    ("top:\n  a: &a {b: *a}\n", 2, 6),
-    ("a: &a\n  b:\n    c: *a\n", 1, 4),  # an anchored block node starts at its anchor
-])
+@pytest.mark.parametrize(
+    "text, line, col",
+    [
+        ("a: &a [1, *a]\n", 1, 4),
+        ("top:\n  a: &a {b: *a}\n", 2, 6),
+        ("a: &a\n  b:\n    c: *a\n", 1, 4),  # an anchored block node starts at its anchor
+    ],
+)
 def test_recursive_alias_is_an_error(text: str, line: int, col: int) -> None:
     doc = load(text)
     assert codes(doc) == [("AIR004", line, col)]
@@ -155,8 +168,10 @@ def test_recursive_merge_is_an_error_not_a_hang() -> None:
 
 
 def test_duplicate_key_is_reported_at_the_second_key() -> None:
-    doc = load("version: 1\nqueues:\n  default: {priority: 5}\n  low: {priority: 1}\n"
-               "  default: {priority: 9}\n")
+    doc = load(
+        "version: 1\nqueues:\n  default: {priority: 5}\n  low: {priority: 1}\n"
+        "  default: {priority: 9}\n"
+    )
     assert codes(doc) == [("AIR002", 5, 3)]
     diagnostic = doc.diagnostics[0]
     assert diagnostic.pointer == "/queues/default"
@@ -178,17 +193,44 @@ def test_keys_from_a_merge_are_not_duplicates_of_explicit_keys() -> None:
 # --- YAML 1.2 core scalars -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, value", [
-    ("on", "on"), ("off", "off"), ("yes", "yes"), ("no", "no"), ("y", "y"), ("n", "n"),
-    ("Yes", "Yes"), ("NO", "NO"), ("On", "On"),
-    ("12:30", "12:30"), ("1:2:3", "1:2:3"), ("190:20:30", "190:20:30"),
-    ("0777", 777), ("08", 8), ("0010", 10), ("0o17", 15), ("0x1f", 31), ("0b11", "0b11"),
-    ("1_000", "1_000"), ("+12", 12), ("-0", 0),
-    ("true", True), ("False", False), ("TRUE", True),
-    ("1.5", 1.5), ("1e3", 1000.0), (".inf", float("inf")), ("-.Inf", float("-inf")),
-    ("~", None), ("null", None), ("", None),
-    ("2024-01-01", "2024-01-01"), ("=", "="),
-])
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("on", "on"),
+        ("off", "off"),
+        ("yes", "yes"),
+        ("no", "no"),
+        ("y", "y"),
+        ("n", "n"),
+        ("Yes", "Yes"),
+        ("NO", "NO"),
+        ("On", "On"),
+        ("12:30", "12:30"),
+        ("1:2:3", "1:2:3"),
+        ("190:20:30", "190:20:30"),
+        ("0777", 777),
+        ("08", 8),
+        ("0010", 10),
+        ("0o17", 15),
+        ("0x1f", 31),
+        ("0b11", "0b11"),
+        ("1_000", "1_000"),
+        ("+12", 12),
+        ("-0", 0),
+        ("true", True),
+        ("False", False),
+        ("TRUE", True),
+        ("1.5", 1.5),
+        ("1e3", 1000.0),
+        (".inf", float("inf")),
+        ("-.Inf", float("-inf")),
+        ("~", None),
+        ("null", None),
+        ("", None),
+        ("2024-01-01", "2024-01-01"),
+        ("=", "="),
+    ],
+)
 def test_plain_scalars_resolve_by_yaml_1_2_core(text: str, value: object) -> None:
     doc = load(f"v: {text}\n")
     assert doc.diagnostics == []
@@ -233,16 +275,24 @@ def test_unset_variable_names_the_variable_and_its_place() -> None:
 def test_every_unset_variable_is_reported() -> None:
     doc = load("a: ${ONE}-${TWO}\nb: ${THREE}\n")
     assert [(d.code, d.line) for d in doc.diagnostics] == [
-        ("AIR005", 1), ("AIR005", 1), ("AIR005", 2)]
-    assert ["ONE" in doc.diagnostics[0].message, "TWO" in doc.diagnostics[1].message] == [True,
-                                                                                          True]
+        ("AIR005", 1),
+        ("AIR005", 1),
+        ("AIR005", 2),
+    ]
+    assert ["ONE" in doc.diagnostics[0].message, "TWO" in doc.diagnostics[1].message] == [
+        True,
+        True,
+    ]
 
 
-@pytest.mark.parametrize("env, value", [
-    ({}, "fallback"),
-    ({"V": ""}, "fallback"),  # set but empty: the default applies, as in the shell's :-
-    ({"V": "given"}, "given"),
-])
+@pytest.mark.parametrize(
+    "env, value",
+    [
+        ({}, "fallback"),
+        ({"V": ""}, "fallback"),  # set but empty: the default applies, as in the shell's :-
+        ({"V": "given"}, "given"),
+    ],
+)
 def test_default_applies_when_unset_or_empty(env: dict[str, str], value: str) -> None:
     doc = load("a: ${V:-fallback}\n", env)
     assert doc.diagnostics == []
@@ -266,13 +316,16 @@ def test_double_dollar_escapes() -> None:
     assert doc.data == {"a": "cost ${HOME} and $$5"}
 
 
-@pytest.mark.parametrize("text, col", [
-    ("a: ${bad name}\n", 4),
-    ("a: x ${1ABC}\n", 4),
-    ("a: '${}'\n", 4),
-    ("a: ${UNCLOSED\n", 4),
-    ("a: ${A-b}\n", 4),
-])
+@pytest.mark.parametrize(
+    "text, col",
+    [
+        ("a: ${bad name}\n", 4),
+        ("a: x ${1ABC}\n", 4),
+        ("a: '${}'\n", 4),
+        ("a: ${UNCLOSED\n", 4),
+        ("a: ${A-b}\n", 4),
+    ],
+)
 def test_malformed_interpolation(text: str, col: int) -> None:
     doc = load(text)
     assert codes(doc) == [("AIR009", 1, col)]
@@ -303,8 +356,9 @@ def test_keys_are_not_interpolated() -> None:
 # --- empty files, documents, encodings, syntax ---------------------------------------------------
 
 
-@pytest.mark.parametrize("text", ["", "\n\n", "# a comment\n# another\n", "---\n", "~\n",
-                                  "--- # only a marker\n...\n"])
+@pytest.mark.parametrize(
+    "text", ["", "\n\n", "# a comment\n# another\n", "---\n", "~\n", "--- # only a marker\n...\n"]
+)
 def test_empty_file(text: str) -> None:
     doc = load(text)
     assert [d.code for d in doc.diagnostics] == ["AIR007"]
@@ -336,12 +390,15 @@ def test_byte_order_mark_is_accepted() -> None:
     assert doc.data == {"version": 1}
 
 
-@pytest.mark.parametrize("text, line, col", [
-    ("a: b\x01c\n", 1, 5),
-    ("a: 1\nb: \"\x07\"\n", 2, 5),
-    ("äöü: 1\nxy: \x07\n", 2, 5),  # multi-byte characters before it count once
-    ("a: 'ü😀' \x1b\n", 1, 9),
-])
+@pytest.mark.parametrize(
+    "text, line, col",
+    [
+        ("a: b\x01c\n", 1, 5),
+        ('a: 1\nb: "\x07"\n', 2, 5),
+        ("äöü: 1\nxy: \x07\n", 2, 5),  # multi-byte characters before it count once
+        ("a: 'ü😀' \x1b\n", 1, 9),
+    ],
+)
 def test_control_characters(text: str, line: int, col: int) -> None:
     for raw in (text, text.encode()):
         doc = load(raw)
@@ -354,15 +411,18 @@ def test_lone_surrogate_in_text_is_a_diagnostic() -> None:
     assert codes(doc) == [("AIR001", 1, 8)]
 
 
-@pytest.mark.parametrize("text, line, col", [
-    ("a: [1, 2\n", 2, 1),
-    ("a:\n  b: 1\n c: 2\n", 3, 2),
-    ("a: 'unterminated\n", 2, 1),
-    ("a: b: c\n", 1, 5),
-    ("- a\nb: 1\n", 2, 1),
-    ("a:\n\tb: 1\n", 2, 1),
-    ("a: *nowhere\n", 1, 4),
-])
+@pytest.mark.parametrize(
+    "text, line, col",
+    [
+        ("a: [1, 2\n", 2, 1),
+        ("a:\n  b: 1\n c: 2\n", 3, 2),
+        ("a: 'unterminated\n", 2, 1),
+        ("a: b: c\n", 1, 5),
+        ("- a\nb: 1\n", 2, 1),
+        ("a:\n\tb: 1\n", 2, 1),
+        ("a: *nowhere\n", 1, 4),
+    ],
+)
 def test_syntax_error_position(text: str, line: int, col: int) -> None:
     doc = load(text)
     assert codes(doc) == [("AIR001", line, col)]
@@ -393,7 +453,8 @@ def test_missing_file(tmp_path: Path) -> None:
     doc = load_file(tmp_path / "queues.yaml", "config/queues.yaml")
     assert not doc.readable
     assert [(d.code, d.line, d.col, d.file) for d in doc.diagnostics] == [
-        ("AIR006", 0, 0, "config/queues.yaml")]
+        ("AIR006", 0, 0, "config/queues.yaml")
+    ]
     assert "does not exist" in doc.diagnostics[0].message
 
 
@@ -417,8 +478,10 @@ def test_file_is_read_with_env(tmp_path: Path) -> None:
 
 
 def test_merge_key_explicit_keys_win() -> None:
-    doc = load("base: &base {queue: default, retry: {max: 3}, acks_late: true}\n"
-               "task:\n  acks_late: false\n  <<: *base\n  queue: high\n")
+    doc = load(
+        "base: &base {queue: default, retry: {max: 3}, acks_late: true}\n"
+        "task:\n  acks_late: false\n  <<: *base\n  queue: high\n"
+    )
     assert doc.diagnostics == []
     assert doc.data["task"] == {"acks_late": False, "queue": "high", "retry": {"max": 3}}
 
@@ -488,8 +551,15 @@ def test_diagnostic_of_an_unreadable_document_has_no_position() -> None:
 
 def test_every_node_has_a_position() -> None:
     doc = load(POSITIONS)
-    assert set(doc.values) == {"", "/version", "/pools", "/pools/default",
-                               "/pools/default/queues", "/pools/default/queues/0",
-                               "/pools/default/queues/1", "/pools/default/concurrency",
-                               "/pools/a~1b~0c"}
+    assert set(doc.values) == {
+        "",
+        "/version",
+        "/pools",
+        "/pools/default",
+        "/pools/default/queues",
+        "/pools/default/queues/0",
+        "/pools/default/queues/1",
+        "/pools/default/concurrency",
+        "/pools/a~1b~0c",
+    }
     assert set(doc.keys) == {p for p in doc.values if p and not p[-1].isdigit()}
