@@ -17,6 +17,7 @@ Examples:
   air validate --config deploy/config   check another directory
   air validate --format github          annotations for a GitHub Actions job
   air validate --format json | jq .     machine-readable report
+  air validate --strict                 also check the task code matches the config
 \b
 Exit status: 0 no errors (warnings allowed), 1 errors in the config,
 2 usage error or a file that cannot be read.
@@ -27,6 +28,7 @@ Exit status: 0 no errors (warnings allowed), 1 errors in the config,
 class ValidateOptions:
     cli: CliOptions
     format: str
+    strict: bool = False
 
 
 @click.command(epilog=EPILOG)
@@ -39,16 +41,27 @@ class ValidateOptions:
     show_default=True,
     help="Report format.",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Also import the task modules: every declared task must be registered and the "
+    "reverse, and retry error classes must import (slower: loads Celery and your code).",
+)
 @pass_options
-def validate(options: CliOptions, output_format: str) -> None:
+def validate(options: CliOptions, output_format: str, strict: bool) -> None:
     """Check queues.yaml and schedules.yaml: syntax, schema, references, limits, schedules."""
-    code = execute(ValidateOptions(cli=options, format=output_format))
+    code = execute(ValidateOptions(cli=options, format=output_format, strict=strict))
     if code:
         raise click.exceptions.Exit(code)
 
 
 def execute(opts: ValidateOptions) -> int:
     result = run_validation(opts.cli.config_dir)
+    if opts.strict and result.report.ok:
+        from runtime import catalogue
+        from runtime.compile import compile_plan
+
+        result.report.extend(catalogue.diagnostics(result, compile_plan(result.config)))
     if opts.format != "text" or opts.cli.verbosity > 0 or not result.report.ok:
         text = REPORTERS[opts.format](result.report, color=opts.cli.color)
         click.echo(text, nl=False, color=opts.cli.color)  # click strips ANSI on a pipe otherwise

@@ -17,6 +17,9 @@ from runtime.validate import InvalidConfig, load_plan
 
 
 def create_app(plan: Plan) -> Celery:
+    # Modules under `imports:` resolve from the working directory, as with `celery -A`.
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     app = Celery("air", task_cls="runtime.task:AirTask", set_as_current=True)
     app.conf.update(plan.celery)
     app.conf.task_queues = [Queue(q.name, routing_key=q.name) for q in plan.queues]

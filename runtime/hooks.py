@@ -11,10 +11,9 @@ from typing import Any
 from celery import signals
 from celery.exceptions import TimeLimitExceeded, WorkerLostError
 
-from runtime import logs
+from runtime import catalogue, logs
 from runtime.deadletter import DeadLetter, DeadLetterStore
 from runtime.plan import Plan
-from runtime.task import PolicyError, resolve_exception
 
 logger = logging.getLogger("air.worker")
 
@@ -194,33 +193,11 @@ def _body(message: Any) -> tuple[list[Any], dict[str, Any]]:
 
 def _check_registry(sender: Any = None, **_: Any) -> None:
     """Refuse to start when code and config disagree about the task catalogue."""
-    problems = registry_problems(_app())
-    if problems:
+    app = _app()
+    mismatch = catalogue.compare(app)
+    if mismatch:
         message = "air: the tasks in the code and in the config disagree:\n" + "\n".join(
-            f"  - {p}" for p in problems
+            f"  - {line}" for line in mismatch.lines(app.air_plan)
         )
         print(message, file=sys.stderr)
         raise SystemExit(1)
-
-
-def registry_problems(app: Any) -> list[str]:
-    plan: Plan = app.air_plan
-    registered = {name for name in app.tasks if not name.startswith("celery.")}
-    declared = set(plan.tasks)
-    problems = []
-    if missing := sorted(declared - registered):
-        problems.append(
-            f"declared in queues.yaml but registered by no module in imports "
-            f"{list(plan.imports)}: {', '.join(missing)}"
-        )
-    if extra := sorted(registered - declared):
-        problems.append(
-            f"registered in code but missing from queues.yaml tasks: {', '.join(extra)}"
-        )
-    for policy in plan.tasks.values():
-        for name in policy.retry.errors:
-            try:
-                resolve_exception(name)
-            except PolicyError as exc:
-                problems.append(f"task {policy.name}: {exc}")
-    return problems

@@ -31,7 +31,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CASES = REPO_ROOT / "tests" / "cases"
 # Codes only `air validate --strict` emits (it imports the task modules): tests/unit/test_strict.py
 # covers them, not the config cases.
-NOT_EMITTED = {"AIR207", "AIR208"}
+NOT_EMITTED = {"AIR207", "AIR208", "AIR209"}
 FILE_LEVEL = {"AIR006"}  # diagnostics about a whole file: line 0, col 0
 
 
@@ -118,11 +118,11 @@ def test_every_code_validate_can_emit_has_an_invalid_case() -> None:
     assert covered == set(CODES) - NOT_EMITTED
 
 
-def test_codes_without_a_case_are_really_never_emitted() -> None:
+def test_codes_without_a_case_are_emitted_only_by_the_strict_check() -> None:
     sources = "\n".join(
         p.read_text(encoding="utf-8")
         for p in (REPO_ROOT / "runtime").rglob("*.py")
-        if p.name != "diagnostics.py"
+        if p.name not in ("diagnostics.py", "catalogue.py")
     )
     assert sorted(c for c in NOT_EMITTED if re.search(f"[\"']{c}[\"']", sources)) == []
 

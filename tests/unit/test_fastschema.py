@@ -116,20 +116,21 @@ def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 def _mutate(data: st.DataObject, document: Any) -> Any:
     path = data.draw(st.sampled_from(_paths(document)), label="path")
     if not path:
-        return data.draw(JSON, label="root")
+        return copy.deepcopy(data.draw(JSON, label="root"))
     parent = document
     for token in path[:-1]:
         parent = parent[token]
     last = path[-1]
     action = data.draw(st.sampled_from(["replace", "delete", "add"]), label="action")
     if action == "replace":
-        parent[last] = data.draw(JSON, label="value")
+        parent[last] = copy.deepcopy(data.draw(JSON, label="value"))
     elif action == "delete":
         del parent[last]
     elif isinstance(parent[last], dict):
-        parent[last][data.draw(st.sampled_from(KEYS), label="key")] = data.draw(JSON, label="v")
+        key = data.draw(st.sampled_from(KEYS), label="key")
+        parent[last][key] = copy.deepcopy(data.draw(JSON, label="v"))
     elif isinstance(parent[last], list):
-        parent[last].append(data.draw(JSON, label="item"))
+        parent[last].append(copy.deepcopy(data.draw(JSON, label="item")))
     return document
 
 
