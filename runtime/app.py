@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery
-from kombu import Queue
+from kombu.entity import Queue
 
 from runtime import defaults, hooks
 from runtime.plan import Plan
@@ -22,7 +22,7 @@ def create_app(plan: Plan) -> Celery:
         sys.path.insert(0, os.getcwd())
     app = Celery("air", task_cls="runtime.task:AirTask", set_as_current=True)
     app.conf.update(plan.celery)
-    app.conf.task_queues = [Queue(q.name, routing_key=q.name) for q in plan.queues]
+    app.conf.task_queues = [Queue(q.name, routing_key=q.name) for q in plan.queues]  # type: ignore[no-untyped-call]
     app.conf.imports = list(plan.imports)
     app.air_plan = plan
     hooks.install(app)

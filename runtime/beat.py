@@ -139,7 +139,7 @@ class RedisScheduler(Scheduler):  # type: ignore[misc]
     def reserve(self, entry: ScheduleEntry) -> ScheduleEntry:
         new_entry = super().reserve(entry)
         self.redis.hset(LAST_RUN, entry.name, _aware(new_entry.last_run_at).isoformat())
-        return new_entry  # type: ignore[no-any-return]
+        return new_entry
 
     def apply_async(
         self, entry: ScheduleEntry, producer: Any = None, advance: bool = True, **kwargs: Any

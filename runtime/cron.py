@@ -114,8 +114,8 @@ def gap_floor(expression: str) -> timedelta:
     daylight-saving change can shorten one gap of a fixed-hour job by up to an hour.
     """
     minutes, hours = croniter(normalize(expression)).expanded[:2]
-    minute_set = range(60) if minutes == ["*"] else minutes
-    hour_set = range(24) if hours == ["*"] else hours
+    minute_set = range(60) if minutes == ["*"] else [int(m) for m in minutes]
+    hour_set = range(24) if hours == ["*"] else [int(h) for h in hours]
     times = sorted(h * 60 + m for h in hour_set for m in minute_set)
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)] + [times[0] + 1440 - times[-1]]
     shift = 0 if hours == ["*"] else 60

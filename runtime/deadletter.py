@@ -45,7 +45,7 @@ class DeadLetter:
 
 
 class DeadLetterStore:
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis[bytes]) -> None:
         self.client = client
 
     @classmethod

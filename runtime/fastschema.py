@@ -85,12 +85,12 @@ class Compiler:
             return lambda _: False
         if not isinstance(schema, dict):
             raise Unsupported(f"schema {schema!r}")
-        checks = [
+        found = [
             self._keyword(key, value, schema)
             for key, value in schema.items()
             if key not in _ANNOTATIONS
         ]
-        checks = [c for c in checks if c is not None]
+        checks = [c for c in found if c is not None]
         return lambda value: all(check(value) for check in checks)
 
     def _ref(self, ref: str) -> Check:

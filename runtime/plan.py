@@ -80,7 +80,8 @@ class Plan:
     notes: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
-        return _plain(asdict(self))
+        plain: dict[str, Any] = _plain(asdict(self))
+        return plain
 
     def route(self, task: str) -> tuple[str, int]:
         """(queue, air priority) for a task name; unknown names take the default route."""

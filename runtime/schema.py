@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -89,8 +89,14 @@ class _Error:
         return self.error.instance
 
     @property
+    def schema(self) -> dict[str, Any]:
+        """The failing subschema (our schemas never use boolean subschemas)."""
+        schema = self.error.schema
+        return dict(schema) if isinstance(schema, Mapping) else {}
+
+    @property
     def description(self) -> str | None:
-        text: str | None = self.error.schema.get("description")
+        text: str | None = self.schema.get("description")
         return text
 
 
@@ -101,12 +107,12 @@ def _diagnose(doc: Document, kind: str, error: ValidationError) -> Iterator[Diag
     if "propertyNames" in error.relative_schema_path:
         # Before `pattern`: a bad name is reported at its key, not at the parent mapping.
         yield from _bad_name(e)
-    elif keyword == "anyOf" and _pattern_kind(error.schema):
-        yield _malformed(doc, error, pointer, e.what)
+    elif keyword == "anyOf" and _pattern_kind(e.schema):
+        yield _malformed(e)
     elif (
         keyword == "oneOf"
         and isinstance(e.value, dict)
-        and "task" in error.schema.get("properties", {})
+        and "task" in e.schema.get("properties", {})
     ):
         yield from _cron_or_every(doc, pointer, e.what, e.value)
     elif keyword in ("anyOf", "oneOf") and error.context:
@@ -118,8 +124,8 @@ def _diagnose(doc: Document, kind: str, error: ValidationError) -> Iterator[Diag
 
 
 def _unknown_key(e: _Error) -> Iterator[Diagnostic]:
-    allowed = sorted(_known_properties(e.kind, e.error.schema))
-    for key in _unknown_keys(e.value, allowed, e.error.schema):
+    allowed = sorted(_known_properties(e.kind, e.schema))
+    for key in _unknown_keys(e.value, allowed, e.schema):
         yield e.doc.error(
             "AIR101",
             f"unknown key '{key}' in {e.what}",
@@ -130,22 +136,19 @@ def _unknown_key(e: _Error) -> Iterator[Diagnostic]:
 
 
 def _missing_key(e: _Error) -> Iterator[Diagnostic]:
-    for key in e.error.validator_value:
+    for key in _as_list(e.error.validator_value):
         if isinstance(e.value, dict) and key not in e.value:
             yield e.doc.error(
                 "AIR102",
                 f"{e.what} is missing the required key '{key}'",
                 e.pointer,
                 key=True,
-                hint=f"add '{key}:' ({_property_help(e.error.schema, key)})",
+                hint=f"add '{key}:' ({_property_help(e.schema, key)})",
             )
 
 
 def _wrong_type(e: _Error) -> Iterator[Diagnostic]:
-    wanted = e.error.validator_value
-    names = " or ".join(
-        _TYPE_NAMES.get(t, t) for t in (wanted if isinstance(wanted, list) else [wanted])
-    )
+    names = " or ".join(_TYPE_NAMES.get(str(t), str(t)) for t in _as_list(e.error.validator_value))
     yield e.doc.error(
         "AIR103", f"{e.what} must be {names}, not {_show(e.value)}", e.pointer, hint=e.description
     )
@@ -161,7 +164,7 @@ def _not_allowed(e: _Error) -> Iterator[Diagnostic]:
         )
         return
     arg = e.error.validator_value
-    choices = arg if e.error.validator == "enum" else [arg]
+    choices = _as_list(arg) if e.error.validator == "enum" else [arg]
     yield e.doc.error(
         "AIR104",
         f"{e.what} is {_show(e.value)}, which is not allowed",
@@ -189,7 +192,7 @@ def _out_of_range(e: _Error) -> Iterator[Diagnostic]:
 
 
 def _bad_name(e: _Error) -> Iterator[Diagnostic]:
-    hint = _PATTERN_HINTS[_pattern_kind(e.error.schema) or "name"]
+    hint = _PATTERN_HINTS[_pattern_kind(e.schema) or "name"]
     yield e.doc.error(
         "AIR106",
         f"name {_show(e.value)} in {e.what} is not a valid name",
@@ -200,7 +203,7 @@ def _bad_name(e: _Error) -> Iterator[Diagnostic]:
 
 
 def _pattern(e: _Error) -> Iterator[Diagnostic]:
-    yield _malformed(e.doc, e.error, e.pointer, e.what)
+    yield _malformed(e)
 
 
 def _empty(e: _Error) -> Iterator[Diagnostic]:
@@ -233,8 +236,8 @@ _HANDLERS: dict[str, Callable[[_Error], Iterator[Diagnostic]]] = {
 }
 
 
-def _malformed(doc: Document, error: ValidationError, pointer: str, what: str) -> Diagnostic:
-    kind = _pattern_kind(error.schema) or "name"
+def _malformed(e: _Error) -> Diagnostic:
+    kind = _pattern_kind(e.schema) or "name"
     noun = {
         "duration": "a duration",
         "rate": "a rate",
@@ -242,12 +245,16 @@ def _malformed(doc: Document, error: ValidationError, pointer: str, what: str) -
         "name": "a valid name",
         "dotted": "a dotted Python name",
     }[kind]
-    return doc.error(
+    return e.doc.error(
         "AIR106",
-        f"{what} is {_show(error.instance)}, which is not {noun}",
-        pointer,
+        f"{e.what} is {_show(e.value)}, which is not {noun}",
+        e.pointer,
         hint=_PATTERN_HINTS[kind],
     )
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
 
 
 def _pattern_kind(schema: dict[str, Any]) -> str | None:

@@ -309,7 +309,7 @@ class _Builder:
                 return [
                     self.build(child, ptr.join(pointer, i)) for i, child in enumerate(node.value)
                 ]
-            if node.tag != MAP:
+            if node.tag != MAP or not isinstance(node, yaml.MappingNode):
                 return self._bad_tag(node, pointer)
             return self._mapping(node, pointer)
         finally:
