@@ -1,5 +1,5 @@
-"""The AIR task catalogue. Importing this package registers every task (config: imports: [tasks])."""
+"""The AIR task catalogue. Importing this package registers every task (imports: [tasks])."""
 
-from tasks import debug
+from tasks import auth, debug, integrations, notify
 
-__all__ = ["debug"]
+__all__ = ["auth", "debug", "integrations", "notify"]

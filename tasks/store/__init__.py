@@ -5,11 +5,21 @@ connection of the caller's transaction first, so one task's writes commit or rol
 Call `migrate()` once at process start.
 """
 
+from tasks.store.aggregates import (
+    alert_counts,
+    average_score,
+    contact_counts,
+    integration_health,
+    interaction_counts,
+    meeting_count,
+    notification_counts,
+)
 from tasks.store.ai_results import (
     get_briefing,
     get_contact_analysis,
     get_generated_message,
     get_interaction_analysis,
+    results_by_subject,
     save_briefing,
     save_contact_analysis,
     save_generated_message,
@@ -17,6 +27,7 @@ from tasks.store.ai_results import (
 )
 from tasks.store.alerts import (
     alert_status,
+    find_alert,
     get_alert,
     mark_alert_delivered,
     mark_alert_failed,
@@ -29,11 +40,13 @@ from tasks.store.artifacts import (
     forget_backup,
     get_export,
     list_backups,
+    list_exports,
     record_backup,
     start_export,
 )
 from tasks.store.coltypes import utcnow
 from tasks.store.contacts import (
+    active_contact_ids,
     delete_contacts,
     duplicate_groups,
     find_contact,
@@ -61,6 +74,7 @@ from tasks.store.integrations import (
     health_history,
     latest_health_check,
     list_integrations,
+    lock_integration,
     record_health_check,
     set_cursor,
     set_status,
@@ -69,6 +83,7 @@ from tasks.store.integrations import (
 )
 from tasks.store.interactions import (
     activity_by_contact,
+    clear_bodies,
     counts_by_kind,
     get_interaction,
     has_interaction,
@@ -76,18 +91,20 @@ from tasks.store.interactions import (
     record_interaction,
     set_features,
 )
-from tasks.store.meetings import get_meeting, upcoming_meetings, upsert_meeting
+from tasks.store.meetings import get_meeting, list_meetings, upcoming_meetings, upsert_meeting
 from tasks.store.metrics import (
     get_score,
     get_snapshot,
     list_snapshots,
     save_score,
     save_snapshot,
+    scores_by_contact,
     top_scores,
 )
 from tasks.store.migrations import SchemaTooNew, current_version, migrate
 from tasks.store.normalize import email_domain, normalize_email, normalize_phone
 from tasks.store.notifications import (
+    find_notification,
     get_notification,
     mark_notification_delivered,
     mark_notification_failed,
@@ -95,17 +112,22 @@ from tasks.store.notifications import (
     queue_notification,
 )
 from tasks.store.oauth import consume_oauth_state, create_oauth_state, delete_expired_oauth_states
-from tasks.store.tags import add_tags, contacts_with_tag, remove_tags, tags_of
-from tasks.store.users import ensure_user, get_user, list_users
+from tasks.store.tags import add_tags, contacts_with_tag, remove_tags, tags_by_contact, tags_of
+from tasks.store.users import ensure_user, get_user, list_users, user_data_counts
 
 __all__ = [
     "SchemaTooNew",
+    "active_contact_ids",
     "activity_by_contact",
     "add_integration",
     "add_tags",
+    "alert_counts",
     "alert_status",
+    "average_score",
+    "clear_bodies",
     "client_secret",
     "consume_oauth_state",
+    "contact_counts",
     "contacts_with_tag",
     "counts_by_kind",
     "create_engine",
@@ -119,7 +141,9 @@ __all__ = [
     "email_domain",
     "ensure_user",
     "fail_export",
+    "find_alert",
     "find_contact",
+    "find_notification",
     "finish_export",
     "forget_backup",
     "get_alert",
@@ -139,22 +163,29 @@ __all__ = [
     "get_user",
     "has_interaction",
     "health_history",
+    "integration_health",
+    "interaction_counts",
     "latest_health_check",
     "libpq_url",
     "list_backups",
     "list_contacts",
+    "list_exports",
     "list_integrations",
     "list_interactions",
+    "list_meetings",
     "list_snapshots",
     "list_users",
+    "lock_integration",
     "mark_alert_delivered",
     "mark_alert_failed",
     "mark_notification_delivered",
     "mark_notification_failed",
+    "meeting_count",
     "merge_contacts",
     "migrate",
     "normalize_email",
     "normalize_phone",
+    "notification_counts",
     "pending_alert_deliveries",
     "pending_notifications",
     "purge_older_than",
@@ -165,6 +196,7 @@ __all__ = [
     "record_interaction",
     "remove_tags",
     "resolve_contact",
+    "results_by_subject",
     "row_counts",
     "save_briefing",
     "save_contact_analysis",
@@ -172,12 +204,14 @@ __all__ = [
     "save_interaction_analysis",
     "save_score",
     "save_snapshot",
+    "scores_by_contact",
     "set_cursor",
     "set_features",
     "set_status",
     "set_touch",
     "start_export",
     "store_tokens",
+    "tags_by_contact",
     "tags_of",
     "tokens_expiring",
     "top_scores",
@@ -186,6 +220,7 @@ __all__ = [
     "update_contact",
     "upsert_contact",
     "upsert_meeting",
+    "user_data_counts",
     "utcnow",
     "vacuum_analyze",
 ]

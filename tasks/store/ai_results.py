@@ -6,7 +6,7 @@ same result again writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +14,15 @@ import sqlalchemy as sa
 from tasks.store.coltypes import utcnow
 from tasks.store.tables import briefings, contact_analyses, generated_messages, interaction_analyses
 from tasks.store.upsert import upsert
+
+_CHUNK = 500  # ids per IN (...) list
+# table name -> (table, the subject's id column, the column that orders a subject's rows)
+SUBJECTS: dict[str, tuple[sa.Table, str, str]] = {
+    "contact_analyses": (contact_analyses, "contact_id", "kind"),
+    "generated_messages": (generated_messages, "contact_id", "purpose"),
+    "interaction_analyses": (interaction_analyses, "interaction_id", "kind"),
+    "briefings": (briefings, "meeting_id", "id"),
+}
 
 
 def _save(conn: sa.Connection, table: sa.Table, key: Mapping[str, Any],
@@ -77,3 +86,23 @@ def get_generated_message(
     conn: sa.Connection, contact_id: int, purpose: str
 ) -> sa.Row[Any] | None:
     return _get(conn, generated_messages, contact_id=contact_id, purpose=purpose)
+
+
+def results_by_subject(
+    conn: sa.Connection, table: str, subject_ids: Iterable[int]
+) -> dict[int, list[sa.Row[Any]]]:
+    """{subject id: its stored results} for a page of subjects, read in one query per chunk.
+
+    `table` is one of SUBJECTS: contact_analyses and generated_messages by contact,
+    interaction_analyses by interaction, briefings by meeting. Rows are in key order.
+    """
+    target, column, order = SUBJECTS[table]
+    ids, found = list(dict.fromkeys(subject_ids)), {}
+    for start in range(0, len(ids), _CHUNK):
+        stmt = (
+            sa.select(target).where(target.c[column].in_(ids[start:start + _CHUNK]))
+            .order_by(target.c[column], target.c[order])
+        )
+        for row in conn.execute(stmt):
+            found.setdefault(getattr(row, column), []).append(row)
+    return found

@@ -51,6 +51,11 @@ def get_alert(conn: sa.Connection, alert_id: int) -> sa.Row[Any] | None:
     return conn.execute(sa.select(alerts).where(alerts.c.id == alert_id)).first()
 
 
+def find_alert(conn: sa.Connection, dedup_key: str) -> sa.Row[Any] | None:
+    """The alert raised under `dedup_key`, if any (a retry finds its alert this way)."""
+    return conn.execute(sa.select(alerts).where(alerts.c.dedup_key == dedup_key)).first()
+
+
 def alert_status(conn: sa.Connection, alert_id: int) -> dict[str, str]:
     """{channel: status} for one alert."""
     d = alert_deliveries.c

@@ -37,6 +37,18 @@ def get_export(conn: sa.Connection, export_id: int) -> sa.Row[Any] | None:
     return conn.execute(sa.select(exports).where(exports.c.id == export_id)).first()
 
 
+def list_exports(
+    conn: sa.Connection, *, user_id: int | None = None, before: datetime | None = None
+) -> list[sa.Row[Any]]:
+    """Export records, newest first; `before` keeps those created earlier (retention)."""
+    stmt = sa.select(exports).order_by(exports.c.created_at.desc(), exports.c.id.desc())
+    if user_id is not None:
+        stmt = stmt.where(exports.c.user_id == user_id)
+    if before is not None:
+        stmt = stmt.where(exports.c.created_at < before)
+    return list(conn.execute(stmt))
+
+
 def _finish(conn: sa.Connection, export_id: int, **values: Any) -> None:
     stmt = sa.update(exports).where(exports.c.id == export_id).values(**values)
     if conn.execute(stmt).rowcount != 1:

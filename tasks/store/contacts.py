@@ -115,6 +115,19 @@ def list_contacts(
     return list(conn.execute(stmt.limit(limit)))
 
 
+def active_contact_ids(
+    conn: sa.Connection, *, user_id: int, contact_ids: Iterable[int]
+) -> list[int]:
+    """The ids among `contact_ids` naming the user's active (not merged) contacts, ascending."""
+    ids, found = list(dict.fromkeys(contact_ids)), []
+    for start in range(0, len(ids), _CHUNK):
+        stmt = sa.select(contacts.c.id).where(
+            contacts.c.id.in_(ids[start:start + _CHUNK]), contacts.c.user_id == user_id,
+            contacts.c.merged_into.is_(None))
+        found.extend(conn.scalars(stmt))
+    return sorted(found)
+
+
 def duplicate_groups(conn: sa.Connection, *, user_id: int, by: str) -> list[list[int]]:
     """Active contacts sharing a normalised `email` or `phone` (`by`), ids ascending per group."""
     column = {"email": contacts.c.email_normalized, "phone": contacts.c.phone_normalized}[by]

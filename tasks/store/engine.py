@@ -101,18 +101,24 @@ def dispose_engine() -> None:
 
 @contextmanager
 def transaction(
-    *, readonly: bool = False, engine: sa.Engine | None = None
+    *, readonly: bool = False, snapshot: bool = False, engine: sa.Engine | None = None
 ) -> Iterator[sa.Connection]:
     """One transaction: commits when the block ends, rolls back if it raises.
 
     On SQLite a writing transaction starts with BEGIN IMMEDIATE, taking the write lock up front
     so that concurrent writers queue on the busy timeout instead of failing half-way. A
     `readonly` transaction refuses writes and, on SQLite, takes no write lock (a long export
-    does not hold up the writers).
+    does not hold up the writers). A `snapshot` transaction is readonly and every statement in
+    it sees the same committed state, so a paged read is consistent across pages: REPEATABLE
+    READ on PostgreSQL (READ COMMITTED takes a new snapshot per statement); a SQLite read
+    transaction in WAL mode is one snapshot already.
     """
     with (engine or get_engine()).connect() as conn:
-        if readonly:
-            conn.execution_options(postgresql_readonly=True, **{_READONLY_OPTION: True})
+        if readonly or snapshot:
+            options: dict[str, Any] = {"postgresql_readonly": True, _READONLY_OPTION: True}
+            if snapshot and conn.dialect.name == "postgresql":
+                options["isolation_level"] = "REPEATABLE READ"  # reset when the pool takes it back
+            conn.execution_options(**options)
         with conn.begin():
             yield conn
 

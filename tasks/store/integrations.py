@@ -32,6 +32,14 @@ def get_integration(conn: sa.Connection, integration_id: int) -> sa.Row[Any] | N
     return conn.execute(stmt).first()
 
 
+def lock_integration(conn: sa.Connection, integration_id: int) -> sa.Row[Any] | None:
+    """`get_integration`, holding the row until the transaction ends, so a caller can compare it
+    with what it read before some network I/O and then write (FOR UPDATE on PostgreSQL; SQLite's
+    BEGIN IMMEDIATE already serialises writers)."""
+    stmt = sa.select(integrations).where(integrations.c.id == integration_id)
+    return conn.execute(stmt.with_for_update()).first()
+
+
 def list_integrations(
     conn: sa.Connection, *, kind: str | None = None, status: str | None = None,
     user_id: int | None = None,

@@ -120,3 +120,12 @@ def counts_by_kind(conn: sa.Connection, *, since: datetime, until: datetime) -> 
         .group_by(i.kind)
     )
     return {kind: int(n) for kind, n in conn.execute(stmt)}
+
+
+def clear_bodies(conn: sa.Connection, *, before: datetime) -> int:
+    """Blank the body of interactions that occurred before `before`, keeping the rest of them
+    (subject, time, features); returns how many bodies were cleared."""
+    stmt = sa.update(interactions).where(
+        interactions.c.occurred_at < before, interactions.c.body.is_not(None)
+    ).values(body=None)
+    return conn.execute(stmt).rowcount

@@ -44,6 +44,17 @@ def get_meeting(conn: sa.Connection, meeting_id: int) -> sa.Row[Any] | None:
     return conn.execute(sa.select(meetings).where(meetings.c.id == meeting_id)).first()
 
 
+def list_meetings(
+    conn: sa.Connection, *, user_id: int | None = None, after_id: int = 0,
+    limit: int | None = None,
+) -> list[sa.Row[Any]]:
+    """Meetings by id; page through them with `after_id=<last id seen>` and `limit`."""
+    stmt = sa.select(meetings).where(meetings.c.id > after_id)
+    if user_id is not None:
+        stmt = stmt.where(meetings.c.user_id == user_id)
+    return list(conn.execute(stmt.order_by(meetings.c.id).limit(limit)))
+
+
 def upcoming_meetings(
     conn: sa.Connection, *, start: datetime, end: datetime, user_id: int | None = None,
     without_briefing: bool = False,

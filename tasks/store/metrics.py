@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -10,6 +11,8 @@ import sqlalchemy as sa
 from tasks.store.coltypes import utcnow
 from tasks.store.tables import analytics_snapshots, contacts, relationship_scores
 from tasks.store.upsert import upsert
+
+_CHUNK = 500  # ids per IN (...) list
 
 
 def save_score(
@@ -29,6 +32,18 @@ def save_score(
 def get_score(conn: sa.Connection, contact_id: int) -> sa.Row[Any] | None:
     stmt = sa.select(relationship_scores).where(relationship_scores.c.contact_id == contact_id)
     return conn.execute(stmt).first()
+
+
+def scores_by_contact(
+    conn: sa.Connection, contact_ids: Sequence[int]
+) -> dict[int, sa.Row[Any]]:
+    """{contact id: its score row} for a page of contacts; unscored contacts are absent."""
+    ids, found = list(dict.fromkeys(contact_ids)), {}
+    for start in range(0, len(ids), _CHUNK):
+        stmt = sa.select(relationship_scores).where(
+            relationship_scores.c.contact_id.in_(ids[start:start + _CHUNK]))
+        found.update({row.contact_id: row for row in conn.execute(stmt)})
+    return found
 
 
 def top_scores(conn: sa.Connection, *, user_id: int, limit: int = 20) -> list[sa.Row[Any]]:

@@ -44,6 +44,17 @@ def get_notification(conn: sa.Connection, notification_id: int) -> sa.Row[Any] |
     return conn.execute(stmt).first()
 
 
+def find_notification(
+    conn: sa.Connection, *, user_id: int, channel: str, dedup_key: str
+) -> sa.Row[Any] | None:
+    """The notification queued under (user, channel, key), if any."""
+    n = notifications.c
+    stmt = sa.select(notifications).where(
+        n.user_id == user_id, n.channel == channel, n.dedup_key == dedup_key
+    )
+    return conn.execute(stmt).first()
+
+
 def pending_notifications(
     conn: sa.Connection, *, channel: str | None = None, limit: int = 100
 ) -> list[sa.Row[Any]]:

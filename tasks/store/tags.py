@@ -53,6 +53,21 @@ def tags_of(conn: sa.Connection, contact_id: int) -> list[str]:
     return list(conn.scalars(stmt))
 
 
+def tags_by_contact(conn: sa.Connection, contact_ids: Iterable[int]) -> dict[int, list[str]]:
+    """{contact id: its tags, sorted} for a page of contacts; untagged contacts are absent."""
+    ids = list(dict.fromkeys(contact_ids))
+    found: dict[int, list[str]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        stmt = (
+            sa.select(contact_tags.c.contact_id, contact_tags.c.tag)
+            .where(contact_tags.c.contact_id.in_(ids[start:start + _CHUNK]))
+            .order_by(contact_tags.c.contact_id, contact_tags.c.tag)
+        )
+        for contact_id, tag in conn.execute(stmt):
+            found.setdefault(contact_id, []).append(tag)
+    return found
+
+
 def contacts_with_tag(conn: sa.Connection, *, user_id: int, tag: str) -> list[int]:
     """Ids of the user's active (not merged) contacts carrying `tag`."""
     stmt = (

@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tasks.store.normalize import normalize_email
-from tasks.store.tables import users
+from tasks.store.tables import contacts, interactions, meetings, users
 from tasks.store.upsert import insert_ignore
 
 
@@ -31,3 +31,14 @@ def get_user(conn: sa.Connection, user_id: int) -> sa.Row[Any] | None:
 
 def list_users(conn: sa.Connection) -> list[sa.Row[Any]]:
     return list(conn.execute(sa.select(users).order_by(users.c.id)))
+
+
+def user_data_counts(conn: sa.Connection, user_id: int) -> dict[str, int]:
+    """How many contacts (merged ones included), interactions and meetings the user has."""
+    owned = sa.select(contacts.c.id).where(contacts.c.user_id == user_id)
+    queries = {
+        "contacts": sa.select(sa.func.count()).where(contacts.c.user_id == user_id),
+        "interactions": sa.select(sa.func.count()).where(interactions.c.contact_id.in_(owned)),
+        "meetings": sa.select(sa.func.count()).where(meetings.c.user_id == user_id),
+    }
+    return {name: int(conn.scalar(stmt) or 0) for name, stmt in queries.items()}
