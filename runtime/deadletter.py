@@ -9,6 +9,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import redis
@@ -102,6 +103,20 @@ class DeadLetterStore:
             pipe.zrem(INDEX, task_id)
             deleted, _ = pipe.execute()
         return bool(deleted)
+
+    def prune(self, older_than: timedelta, *, now: float | None = None, batch: int = 500) -> int:
+        """Remove the letters that failed more than `older_than` before `now`; returns how many.
+
+        The index is sorted by failure time, so this reads only what it removes.
+        """
+        cutoff = (time.time() if now is None else now) - older_than.total_seconds()
+        removed = 0
+        while ids := self.client.zrangebyscore(INDEX, "-inf", f"({cutoff}", start=0, num=batch):
+            with self.client.pipeline() as pipe:
+                pipe.delete(*(ENTRY.format(i.decode()) for i in ids))
+                pipe.zrem(INDEX, *ids)
+                removed += int(pipe.execute()[1])
+        return removed
 
     def purge(self, task: str | None = None) -> int:
         ids = [letter.id for letter in self._iter_newest() if task is None or letter.task == task]

@@ -1,5 +1,5 @@
 """The AIR task catalogue. Importing this package registers every task (imports: [tasks])."""
 
-from tasks import auth, debug, integrations, notify
+from tasks import auth, data, debug, integrations, notify, ops
 
-__all__ = ["auth", "debug", "integrations", "notify"]
+__all__ = ["auth", "data", "debug", "integrations", "notify", "ops"]

@@ -97,7 +97,8 @@ def results_by_subject(
     interaction_analyses by interaction, briefings by meeting. Rows are in key order.
     """
     target, column, order = SUBJECTS[table]
-    ids, found = list(dict.fromkeys(subject_ids)), {}
+    ids = list(dict.fromkeys(subject_ids))
+    found: dict[int, list[sa.Row[Any]]] = {}
     for start in range(0, len(ids), _CHUNK):
         stmt = (
             sa.select(target).where(target.c[column].in_(ids[start:start + _CHUNK]))

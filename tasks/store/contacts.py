@@ -119,7 +119,8 @@ def active_contact_ids(
     conn: sa.Connection, *, user_id: int, contact_ids: Iterable[int]
 ) -> list[int]:
     """The ids among `contact_ids` naming the user's active (not merged) contacts, ascending."""
-    ids, found = list(dict.fromkeys(contact_ids)), []
+    ids = list(dict.fromkeys(contact_ids))
+    found: list[int] = []
     for start in range(0, len(ids), _CHUNK):
         stmt = sa.select(contacts.c.id).where(
             contacts.c.id.in_(ids[start:start + _CHUNK]), contacts.c.user_id == user_id,

@@ -38,7 +38,8 @@ def scores_by_contact(
     conn: sa.Connection, contact_ids: Sequence[int]
 ) -> dict[int, sa.Row[Any]]:
     """{contact id: its score row} for a page of contacts; unscored contacts are absent."""
-    ids, found = list(dict.fromkeys(contact_ids)), {}
+    ids = list(dict.fromkeys(contact_ids))
+    found: dict[int, sa.Row[Any]] = {}
     for start in range(0, len(ids), _CHUNK):
         stmt = sa.select(relationship_scores).where(
             relationship_scores.c.contact_id.in_(ids[start:start + _CHUNK]))
