@@ -113,7 +113,7 @@ from tasks.store.notifications import (
 )
 from tasks.store.oauth import consume_oauth_state, create_oauth_state, delete_expired_oauth_states
 from tasks.store.tags import add_tags, contacts_with_tag, remove_tags, tags_by_contact, tags_of
-from tasks.store.users import ensure_user, get_user, list_users, user_data_counts
+from tasks.store.users import ensure_user, find_user, get_user, list_users, user_data_counts
 
 __all__ = [
     "SchemaTooNew",
@@ -140,6 +140,7 @@ __all__ = [
     "duplicate_groups",
     "email_domain",
     "ensure_user",
+    "find_user",
     "fail_export",
     "find_alert",
     "find_contact",

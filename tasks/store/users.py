@@ -25,6 +25,12 @@ def ensure_user(
     return int(conn.execute(sa.select(users.c.id).where(users.c.email == address)).scalar_one())
 
 
+def find_user(conn: sa.Connection, *, email: str) -> int | None:
+    """The id of the user with this email (compared normalised), or None."""
+    address = normalize_email(email)
+    return conn.scalar(sa.select(users.c.id).where(users.c.email == address))
+
+
 def get_user(conn: sa.Connection, user_id: int) -> sa.Row[Any] | None:
     return conn.execute(sa.select(users).where(users.c.id == user_id)).first()
 
