@@ -1,5 +1,5 @@
 """The AIR task catalogue. Importing this package registers every task (imports: [tasks])."""
 
-from tasks import auth, data, debug, integrations, notify, ops
+from tasks import ai, auth, contacts, data, debug, integrations, notify, ops, sync
 
-__all__ = ["auth", "data", "debug", "integrations", "notify", "ops"]
+__all__ = ["ai", "auth", "contacts", "data", "debug", "integrations", "notify", "ops", "sync"]

@@ -19,6 +19,7 @@ from tasks.store.ai_results import (
     get_contact_analysis,
     get_generated_message,
     get_interaction_analysis,
+    interactions_without_analysis,
     results_by_subject,
     save_briefing,
     save_contact_analysis,
@@ -84,14 +85,22 @@ from tasks.store.integrations import (
 from tasks.store.interactions import (
     activity_by_contact,
     clear_bodies,
+    contact_timelines,
     counts_by_kind,
     get_interaction,
     has_interaction,
     list_interactions,
+    recent_interactions,
     record_interaction,
     set_features,
 )
-from tasks.store.meetings import get_meeting, list_meetings, upcoming_meetings, upsert_meeting
+from tasks.store.meetings import (
+    delete_meeting,
+    get_meeting,
+    list_meetings,
+    upcoming_meetings,
+    upsert_meeting,
+)
 from tasks.store.metrics import (
     get_score,
     get_snapshot,
@@ -128,6 +137,7 @@ __all__ = [
     "client_secret",
     "consume_oauth_state",
     "contact_counts",
+    "contact_timelines",
     "contacts_with_tag",
     "counts_by_kind",
     "create_engine",
@@ -136,6 +146,7 @@ __all__ = [
     "database_url",
     "delete_contacts",
     "delete_expired_oauth_states",
+    "delete_meeting",
     "dispose_engine",
     "duplicate_groups",
     "email_domain",
@@ -165,6 +176,7 @@ __all__ = [
     "has_interaction",
     "health_history",
     "integration_health",
+    "interactions_without_analysis",
     "interaction_counts",
     "latest_health_check",
     "libpq_url",
@@ -193,6 +205,7 @@ __all__ = [
     "queue_notification",
     "raise_alert",
     "record_backup",
+    "recent_interactions",
     "record_health_check",
     "record_interaction",
     "remove_tags",

@@ -12,7 +12,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from tasks.store.coltypes import utcnow
-from tasks.store.tables import briefings, contact_analyses, generated_messages, interaction_analyses
+from tasks.store.tables import (
+    briefings,
+    contact_analyses,
+    generated_messages,
+    interaction_analyses,
+    interactions,
+)
 from tasks.store.upsert import upsert
 
 _CHUNK = 500  # ids per IN (...) list
@@ -107,3 +113,18 @@ def results_by_subject(
         for row in conn.execute(stmt):
             found.setdefault(getattr(row, column), []).append(row)
     return found
+
+
+def interactions_without_analysis(
+    conn: sa.Connection, *, kind: str, limit: int, after_id: int = 0
+) -> list[int]:
+    """Ids of interactions with a subject or body but no analysis of `kind`, ascending."""
+    i = interactions.c
+    analysed = sa.exists().where(interaction_analyses.c.interaction_id == i.id,
+                                 interaction_analyses.c.kind == kind)
+    stmt = (
+        sa.select(i.id)
+        .where(i.id > after_id, sa.or_(i.subject.is_not(None), i.body.is_not(None)), ~analysed)
+        .order_by(i.id).limit(limit)
+    )
+    return list(conn.scalars(stmt))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from tasks.store.upsert import insert_ignore
 
 KINDS = ("email", "meeting", "call", "message")
 DIRECTIONS = ("in", "out")
+_CHUNK = 500  # ids per IN (...) list
 
 
 def record_interaction(
@@ -129,3 +131,33 @@ def clear_bodies(conn: sa.Connection, *, before: datetime) -> int:
         interactions.c.occurred_at < before, interactions.c.body.is_not(None)
     ).values(body=None)
     return conn.execute(stmt).rowcount
+
+
+def contact_timelines(
+    conn: sa.Connection, contact_ids: Iterable[int]
+) -> dict[int, list[Any]]:
+    """{contact id: its interactions as `id, occurred_at, direction, kind`, oldest first (ties
+    by id)} for a page of contacts; contacts without interactions map to []."""
+    ids = list(dict.fromkeys(contact_ids))
+    found: dict[int, list[Any]] = {contact_id: [] for contact_id in ids}
+    i = interactions.c
+    for start in range(0, len(ids), _CHUNK):
+        stmt = (
+            sa.select(i.contact_id, i.id, i.occurred_at, i.direction, i.kind)
+            .where(i.contact_id.in_(ids[start:start + _CHUNK]))
+            .order_by(i.contact_id, i.occurred_at, i.id)
+        )
+        for row in conn.execute(stmt):
+            found[row.contact_id].append(row)
+    return found
+
+
+def recent_interactions(
+    conn: sa.Connection, *, contact_id: int, limit: int, before: datetime | None = None
+) -> list[sa.Row[Any]]:
+    """A contact's `limit` latest interactions (before `before`, if given), newest first."""
+    i = interactions.c
+    stmt = sa.select(interactions).where(i.contact_id == contact_id)
+    if before is not None:
+        stmt = stmt.where(i.occurred_at < before)
+    return list(conn.execute(stmt.order_by(i.occurred_at.desc(), i.id.desc()).limit(limit)))

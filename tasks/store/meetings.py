@@ -40,6 +40,14 @@ def upsert_meeting(
     return int(row.id), bool(changed)
 
 
+def delete_meeting(conn: sa.Connection, *, integration_id: int, uid: str) -> bool:
+    """Remove the event a calendar dropped or cancelled (its briefing goes with it); True if
+    it existed."""
+    stmt = sa.delete(meetings).where(meetings.c.integration_id == integration_id,
+                                     meetings.c.uid == uid)
+    return conn.execute(stmt).rowcount == 1
+
+
 def get_meeting(conn: sa.Connection, meeting_id: int) -> sa.Row[Any] | None:
     return conn.execute(sa.select(meetings).where(meetings.c.id == meeting_id)).first()
 
