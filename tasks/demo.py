@@ -28,7 +28,7 @@ USER = ("dana@air.example", "Dana Demo")
 # duplicates that data.deduplicate must find: a shared phone, a near-identical name at one company.
 CONTACTS = [
     ("  ann LEE ", "Ann.Lee@Acme-Corp.example", "+1 (415) 555-0101", None),
-    ("Ann Lee", None, "415.555.0101", None),
+    ("Ann Lee", None, "+1 415.555.0101", None),
     ("BOB MARTIN", "bob.martin@northwind.example", None, None),
     ("carla gomez", "carla@gmail.com", "+44 20 7946 0958", None),
     ("Jon Smith", "jon.smith@globex.example", None, "Globex"),
