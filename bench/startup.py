@@ -1,0 +1,293 @@
+"""Benchmark worker start-up: from launching the worker process to its first task starting.
+
+One task is already queued when the worker is launched; the task records `time.time()` as its
+first statement, the benchmark recorded `time.time()` just before the fork: the difference is
+what an operator waits for after `air run` (or a restart by `air up`) before work flows again.
+Every worker is a prefork pool of the same size on the same private redis-server; runs are
+interleaved round-robin with the starting worker rotated each round.
+
+- `air run POOL`: air's worker, started in-process (no `celery` CLI), mingle and gossip off;
+- `celery -A runtime.app worker ...`: the command `air run POOL --dry-run` prints, i.e. the same
+  compiled options through the celery CLI (shows what the in-process start saves);
+- `celery -A bench.plain_app worker`: plain Celery with its defaults (mingle and gossip on);
+- the same with `--without-mingle --without-gossip` (shows what those two cost).
+
+    .venv/bin/python bench/startup.py                  # 7 runs; updates docs/benchmarks.md
+    .venv/bin/python bench/startup.py --runs 3 --no-docs
+
+Target (issue 3): air's median launch-to-first-task <= 0.5 s (Celery's default ~1.4 s).
+Raw results go to bench/results/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (  # noqa: E402  (bench/ is not a package)
+    ROOT,
+    BenchError,
+    markdown_table,
+    percentile,
+    replace_section,
+    text_table,
+    write_results,
+)
+from _workers import (  # noqa: E402
+    STARTS,
+    Broker,
+    WorkerProcess,
+    air_app,
+    air_celery_argv,
+    air_run_argv,
+    check_broker,
+    clean_environment,
+    cleanup,
+    header_lines,
+    load_now,
+    machine,
+    plain_app,
+    plain_argv,
+    raise_on_sigterm,
+    wait_for,
+    worker_env,
+    write_air_config,
+)
+
+DOCS = ROOT / "docs" / "benchmarks.md"
+MARKER = "bench:startup"
+TARGET_S = 0.5
+ISSUE_CELERY_S = 1.4
+
+
+@dataclass(frozen=True)
+class Variant:
+    key: str
+    label: str
+    system: str  # whose app sends the first task: air | celery
+
+
+VARIANTS = (
+    Variant("air", "air run bench-cN", "air"),
+    Variant("air-cli", "celery -A runtime.app worker (air's flags, `air run --dry-run`)", "air"),
+    Variant("celery", "celery -A bench.plain_app worker (defaults)", "celery"),
+    Variant("celery-lean", "the same, --without-mingle --without-gossip", "celery"),
+)
+
+
+@dataclass
+class Setup:
+    broker: Broker
+    config_dir: Path
+    logs: Path
+    env: dict[str, str]
+    concurrency: int
+    apps: dict[str, Any]
+
+    def argv(self, variant: Variant) -> list[str]:
+        pool = f"bench-c{self.concurrency}"
+        if variant.key == "air":
+            return air_run_argv(self.config_dir, pool)
+        if variant.key == "air-cli":
+            return air_celery_argv(self.config_dir, pool)
+        lean = ("--without-mingle", "--without-gossip") if variant.key == "celery-lean" else ()
+        return plain_argv(["bench"], self.concurrency, *lean)
+
+
+def run_once(setup: Setup, variant: Variant, run_no: int) -> dict[str, Any]:
+    broker = setup.broker
+    broker.reset()
+    app = setup.apps[variant.system]
+    options = {} if variant.system == "air" else {"queue": "bench"}
+    app.send_task("bench.mark", args=[f"{variant.key}-{run_no}", 0.0], **options)
+    if broker.queued("bench") != 1:
+        raise BenchError(f"{variant.key}: the first task is not queued")
+    log = setup.logs / f"{variant.key}-{run_no}.log"
+    worker = WorkerProcess(variant.key, setup.argv(variant), setup.env, log)
+    try:
+        worker.start()
+        assert broker.client is not None
+        wait_for(lambda: broker.client.llen(STARTS) >= 1, 60, "the first task", worker)  # type: ignore[union-attr]
+        started = broker.starts()[0]["start"]
+    finally:
+        worker.stop()
+    return {
+        "variant": variant.key,
+        "run": run_no,
+        "seconds": started - worker.launched,
+        "warm_shutdown_escalated": worker.escalated,
+    }
+
+
+def measure(setup: Setup, runs: int, warmup: int) -> list[dict[str, Any]]:
+    records = []
+    for round_no in range(-warmup, runs):
+        offset = round_no % len(VARIANTS)
+        for variant in [*VARIANTS[offset:], *VARIANTS[:offset]]:
+            record = run_once(setup, variant, round_no)
+            if round_no >= 0:
+                records.append(record)
+        if round_no >= 0:
+            print(f"  round {round_no + 1}/{runs}", file=sys.stderr, flush=True)
+    return records
+
+
+# --- reporting --------------------------------------------------------------------------------
+
+
+def summary(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for variant in VARIANTS:
+        values = [r["seconds"] for r in records if r["variant"] == variant.key]
+        rows.append(
+            {
+                "variant": variant.key,
+                "label": variant.label,
+                "median_s": statistics.median(values),
+                "p90_s": percentile(values, 90),
+                "min_s": min(values),
+                "runs_s": values,
+            }
+        )
+    celery = next(r for r in rows if r["variant"] == "celery")["median_s"]
+    for row in rows:
+        row["vs_celery"] = row["median_s"] / celery
+    return rows
+
+
+def table(rows: list[dict[str, Any]], concurrency: int) -> tuple[list[str], list[list[str]], str]:
+    headers = ["worker", "median s", "p90 s", "min s", "× Celery defaults"]
+    body = [
+        [
+            row["label"].replace("bench-cN", f"bench-c{concurrency}"),
+            f"{row['median_s']:.2f}",
+            f"{row['p90_s']:.2f}",
+            f"{row['min_s']:.2f}",
+            f"{row['vs_celery']:.2f}",
+        ]
+        for row in rows
+    ]
+    return headers, body, "lrrrr"
+
+
+def verdicts(rows: list[dict[str, Any]]) -> list[str]:
+    by_key = {row["variant"]: row for row in rows}
+    air, celery = by_key["air"]["median_s"], by_key["celery"]["median_s"]
+    return [
+        f"{'PASS' if air <= TARGET_S else 'FAIL'} — air: median {air:.2f} s from launch to the "
+        f"first task (target <= {TARGET_S} s); Celery defaults {celery:.2f} s here "
+        f"(issue 3 quotes ~{ISSUE_CELERY_S} s)."
+    ]
+
+
+def notes(rows: list[dict[str, Any]]) -> list[str]:
+    m = {row["variant"]: row["median_s"] for row in rows}
+    return [
+        "Measured: `time.time()` in the benchmark just before the fork, to `time.time()` as "
+        "the first statement of the queued task. It covers interpreter start, imports, config "
+        "load and validation (air), connecting to Redis, starting the pool processes, and "
+        "fetching and dispatching the task.",
+        f"Mingle and gossip cost {m['celery'] - m['celery-lean']:.2f} s of Celery's default "
+        "start (defaults minus `--without-mingle --without-gossip`): mingle waits for "
+        "replies from other workers even when there are none.",
+        f"Starting the worker in-process instead of through the `celery` CLI saves "
+        f"{m['air-cli'] - m['air']:.2f} s (`celery -A runtime.app worker` with air's flags "
+        "minus `air run`).",
+    ]
+
+
+def render(
+    env: dict[str, Any], args: argparse.Namespace, rows: list[dict[str, Any]], warmup: int
+) -> str:
+    extra = (
+        f"prefork pool of {args.concurrency}, {args.runs} timed runs per worker "
+        f"(+{warmup} warm-up round), interleaved round-robin."
+    )
+    parts = [
+        "\n".join(header_lines(env, extra)),
+        markdown_table(*table(rows, args.concurrency)),
+        "Targets:\n\n" + "\n".join(f"- {line}" for line in verdicts(rows)),
+        "Notes:\n\n" + "\n".join(f"- {line}" for line in notes(rows)),
+    ]
+    return "\n\n".join(parts)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=7, help="timed runs per worker (7)")
+    parser.add_argument("--concurrency", type=int, default=2, help="prefork pool size (2)")
+    parser.add_argument("--no-warmup", action="store_true", help="skip the warm-up round")
+    parser.add_argument("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
+    args = parser.parse_args(argv)
+    if args.runs < 1 or args.concurrency < 1:
+        parser.error("--runs and --concurrency must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    warmup = 0 if args.no_warmup else 1
+    clean_environment()
+    raise_on_sigterm()
+    with tempfile.TemporaryDirectory(prefix="air-bench-startup-") as workdir:
+        broker = Broker(Path(workdir))
+        try:
+            broker.start()
+            env = machine(broker)
+            config_dir = write_air_config(Path(workdir) / "config", broker, [args.concurrency])
+            apps = {"air": air_app(config_dir), "celery": plain_app(broker)}
+            for app in apps.values():
+                check_broker(app, broker)
+            setup = Setup(
+                broker,
+                config_dir,
+                Path(workdir) / "logs",
+                worker_env(broker, config_dir),
+                args.concurrency,
+                apps,
+            )
+            commands = {v.key: " ".join(setup.argv(v)) for v in VARIANTS}
+            records = measure(setup, args.runs, warmup)
+        finally:
+            cleanup()
+            broker.stop()
+    env["load_average_end"] = load_now()
+    rows = summary(records)
+    print(text_table(*table(rows, args.concurrency)))
+    print("\n" + "\n".join(verdicts(rows)))
+    path = write_results(
+        "startup",
+        {
+            "benchmark": "startup",
+            "arguments": vars(args),
+            "environment": env,
+            "commands": commands,
+            "summary": rows,
+            "runs": records,
+            "verdicts": verdicts(rows),
+        },
+    )
+    print(f"\nraw results: {path.relative_to(ROOT)}")
+    if not args.no_docs:
+        replace_section(DOCS, MARKER, render(env, args, rows, warmup))
+        print(f"updated {DOCS.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BenchError as exc:
+        print(f"bench/startup.py: ABORTED: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("bench/startup.py: interrupted; every process it started is stopped", file=sys.stderr)
+        sys.exit(130)
