@@ -92,7 +92,7 @@ def _save(written: dict[int, str], provider: str) -> int:
 @shared_task(name="ai.generate_briefing", bind=True)
 def generate_briefing(self: Any, meeting_id: int | None = None) -> dict[str, Any]:
     """Brief meeting `meeting_id` (rewriting its briefing), or every meeting in the next
-    AIR_AI_BRIEFING_HOURS hours that has no briefing yet."""
+    AIR_AI_BRIEFING_HORIZON hours that has no briefing yet."""
     settings = AISettings.from_env()
     with open_provider(settings) as provider:
         return brief_meetings(provider, settings, task=self,

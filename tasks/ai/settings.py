@@ -18,15 +18,17 @@ class AISettings:
     base_url: str = "https://api.openai.com/v1"  # AIR_AI_BASE_URL: OpenAI-compatible API root
     model: str = "gpt-4o-mini"  # AIR_AI_MODEL: the model name sent with every request
     api_key: str | None = field(default=None, repr=False)  # AIR_AI_API_KEY: bearer token
-    # AIR_AI_TIMEOUT: seconds to wait for a completion (connect: 5 s); below the 1 min soft
-    # time limit of ai.generate_message, the tightest of the four.
+    # AIR_AI_TIMEOUT: seconds to wait for a completion (connect: 5 s); well inside the 2 min
+    # soft time limit of ai.analyze, ai.extract_interests and ai.generate_message.
     timeout: float = 40.0
     # AIR_AI_JSON_MODE: send response_format json_object for structured results; turn off
     # (0/false) for compatible servers that reject it: replies are parsed leniently anyway.
     json_mode: bool = True
     max_chars: int = 6000  # AIR_AI_MAX_CHARS: text per interaction sent to a provider
     history: int = 20  # AIR_AI_HISTORY: most recent interactions read per contact
-    briefing_hours: float = 24.0  # AIR_AI_BRIEFING_HOURS: how far ahead meetings get briefings
+    # AIR_AI_BRIEFING_HORIZON: hours ahead in which meetings without a briefing get one
+    # (AIR_AI_BRIEFING_HOURS, its first name, is still read when the new one is unset).
+    briefing_hours: float = 24.0
     batch_size: int = 50  # AIR_AI_BATCH_SIZE: interactions ai.analyze takes per run without an id
     # AIR_AI_BUDGET: seconds after which a batch (ai.analyze without an id, briefings of all
     # upcoming meetings) starts no new item, so the last one ends inside the 2 min soft limit.
@@ -58,7 +60,9 @@ class AISettings:
             timeout=number("AIR_AI_TIMEOUT", base.timeout),
             max_chars=int(number("AIR_AI_MAX_CHARS", base.max_chars)),
             history=int(number("AIR_AI_HISTORY", base.history)),
-            briefing_hours=number("AIR_AI_BRIEFING_HOURS", base.briefing_hours),
+            briefing_hours=number(
+                "AIR_AI_BRIEFING_HORIZON" if env.get("AIR_AI_BRIEFING_HORIZON", "").strip()
+                else "AIR_AI_BRIEFING_HOURS", base.briefing_hours),
             batch_size=int(number("AIR_AI_BATCH_SIZE", base.batch_size)),
             budget=number("AIR_AI_BUDGET", base.budget),
         )

@@ -65,6 +65,9 @@ class Platform:
     root: Path
     redis_url: str
     processes: list[tuple[subprocess.Popen[bytes], Path]] = field(default_factory=list)
+    # Celery apps this test built: closed at the end, so no broker connection (and no after-fork
+    # hook that would use one) outlives the test.
+    apps: list[Any] = field(default_factory=list)
 
     @property
     def config_dir(self) -> Path:
@@ -109,7 +112,9 @@ class Platform:
         from runtime.app import create_app
 
         plan, _ = load_plan(self.config_dir)
-        return create_app(plan)
+        app = create_app(plan)
+        self.apps.append(app)
+        return app
 
     def start_pool(self, pool: str, timeout: float = 30) -> subprocess.Popen[bytes]:
         process = self.air("run", pool, log_name=pool)
@@ -125,7 +130,7 @@ class Platform:
         def answered() -> bool:
             if process is not None and process.poll() is not None:
                 raise AssertionError(f"{pool} exited with {process.returncode}:\n{self.logs()}")
-            return bool(app.control.ping(destination=[name], timeout=0.3))
+            return bool(ping(app, [name], timeout=0.3))
 
         wait_until(answered, timeout, message=f"worker {name} to answer ping")
 
@@ -147,6 +152,18 @@ class Platform:
                 pass
             _signal(process, signal.SIGKILL)  # the group: pool children included
             process.wait()
+        for app in self.apps:
+            app.close()
+
+
+def ping(app: Any, destination: list[str] | None = None, timeout: float = 0.5) -> list[Any]:
+    """`inspect ping` on a connection of its own, closed afterwards. A pooled connection would
+    go back to the pool mid-BRPOP, and kombu's after-fork cleanup in any later forked child of
+    this process (tests/store/test_fork.py) would then block reading that socket."""
+    with app.connection_for_write() as connection:
+        replies: list[Any] = app.control.ping(destination=destination, timeout=timeout,
+                                              connection=connection)
+        return replies
 
 
 def _signal(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:

@@ -19,7 +19,7 @@ from runtime.embedded import answers, free_port
 from tasks import store
 from tasks.store import tables
 from tests.conftest import REPO
-from tests.e2e.conftest import AIR
+from tests.e2e.conftest import AIR, ping
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(300)]
@@ -49,9 +49,10 @@ def shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[st
                               stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_until(lambda: answers("127.0.0.1", port), timeout=30, message="embedded Redis")
+        app = _app()
         for pool in POOLS:
-            _ping(pool)
-        yield {"up": up, "port": port, "app": _app(), "dir": tmp_path, "log": log}
+            _ping(app, pool)
+        yield {"up": up, "port": port, "app": app, "dir": tmp_path, "log": log}
     finally:
         if up.poll() is None:
             up.send_signal(signal.SIGINT)
@@ -69,12 +70,11 @@ def _app() -> Any:
     return create_app(load_plan(REPO / "config")[0])
 
 
-def _ping(pool: str) -> None:
+def _ping(app: Any, pool: str) -> None:
     import socket
 
-    app = _app()
     name = f"{pool}@{socket.gethostname()}"
-    wait_until(lambda: app.control.ping(destination=[name], timeout=0.5), timeout=60,
+    wait_until(lambda: ping(app, [name]), timeout=60,
                message=f"{name} to answer ping")
 
 

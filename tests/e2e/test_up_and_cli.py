@@ -11,7 +11,7 @@ import pytest
 from celery import Celery
 
 from runtime.embedded import answers, free_port
-from tests.e2e.conftest import AIR, Platform, queues_config
+from tests.e2e.conftest import AIR, Platform, ping, queues_config
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
@@ -65,7 +65,8 @@ def test_air_run_refuses_an_invalid_config_and_starts_nothing(platform: Platform
     assert "AIR201" in result.stderr and "did you mean 'urgent'" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     probe = Celery(broker=platform.redis_url, set_as_current=False)
-    assert probe.control.ping(timeout=1.0) == []  # no worker of any name came up
+    platform.apps.append(probe)
+    assert ping(probe, timeout=1.0) == []  # no worker of any name came up
 
 
 def test_air_send_wait_prints_the_result(platform: Platform) -> None:

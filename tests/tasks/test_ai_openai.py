@@ -113,19 +113,46 @@ def test_interests_briefings_and_drafts_through_the_endpoint(
     assert "response_format" not in server.requests[1]["json"]  # free text
 
 
+def test_the_model_is_asked_with_no_database_connection_held(
+    air_app: Any, server: FakeOpenAI, world: World
+) -> None:
+    """Network I/O happens between the read and the write transaction, never inside one: while
+    the server answers, the store's pool has no connection checked out."""
+    held: list[int] = []
+
+    def reply(request: dict[str, Any]) -> tuple[int, Any]:
+        held.append(store.get_engine().pool.checkedout())  # type: ignore[attr-defined]
+        if "response_format" not in request["json"]:
+            return 200, completion("Free text.")
+        return 200, completion(INTERESTS if "interests" in request["json"]["messages"][0][
+            "content"] else ANALYSIS)
+
+    server.reply = reply
+    for name, kwargs in [("ai.analyze", {"interaction_id": world.interactions[0]}),
+                         ("ai.extract_interests", {"contact_id": world.ann}),
+                         ("ai.generate_briefing", {"meeting_id": world.soon}),
+                         ("ai.generate_message", {"contact_id": world.bob,
+                                                  "purpose": "follow_up"})]:
+        assert apply(air_app, name, **kwargs).successful(), name
+    assert held == [0, 0, 0, 0]
+
+
 @pytest.mark.parametrize("status", [500, 503, 429])
 def test_server_errors_are_retried_per_policy_then_dead_lettered(
     air_app: Any, server: FakeOpenAI, world: World, redis_url: str, status: int
 ) -> None:
     server.reply = lambda request: (status, {"error": {"message": "overloaded"}})
     state = snapshot()
+    retries = air_app.tasks["ai.analyze"].policy.retry.max  # from config/queues.yaml
+    assert retries == 3
     result = apply(air_app, "ai.analyze", interaction_id=world.interactions[0])
     assert result.failed() and isinstance(result.result, TransientError)
-    assert server.calls() == 1 + 3  # the first try and retry.max: 3 in config/queues.yaml
+    assert server.calls() == 1 + retries  # the first try, then every retry the policy allows
     assert f"answered {status}: overloaded" in str(result.result)
     letter = DeadLetterStore.from_url(redis_url).get(result.id)
     assert letter is not None
-    assert (letter.task, letter.exception, letter.retries) == ("ai.analyze", "TransientError", 3)
+    assert (letter.task, letter.exception, letter.retries) == (
+        "ai.analyze", "TransientError", retries)
     assert snapshot() == state
 
 
@@ -155,7 +182,7 @@ def test_a_batch_retry_redoes_only_what_failed(
 def test_a_malformed_briefing_does_not_hold_up_the_others(
     air_app: Any, server: FakeOpenAI, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("AIR_AI_BRIEFING_HOURS", "48")  # the meetings in 3 and in 30 hours
+    monkeypatch.setenv("AIR_AI_BRIEFING_HORIZON", "48")  # the meetings in 3 and in 30 hours
     server.script.append((200, completion("")))  # the first briefing: an empty reply
     server.reply = lambda request: (200, completion("Briefing."))
     result = apply(air_app, "ai.generate_briefing")
@@ -218,9 +245,13 @@ def test_settings_from_the_environment() -> None:
     assert AISettings.from_env({}) == AISettings()
     settings = AISettings.from_env({"AIR_AI_PROVIDER": "OpenAI", "AIR_AI_API_KEY": KEY,
                                     "AIR_AI_BASE_URL": "http://127.0.0.1:9/v1/",
-                                    "AIR_AI_BRIEFING_HOURS": "12"})
+                                    "AIR_AI_BRIEFING_HORIZON": "12"})
     assert (settings.provider, settings.base_url, settings.briefing_hours) == (
         "openai", "http://127.0.0.1:9/v1", 12.0)
+    # the horizon's first name still works, and the documented one wins over it
+    assert AISettings.from_env({"AIR_AI_BRIEFING_HOURS": "6"}).briefing_hours == 6.0
+    assert AISettings.from_env({"AIR_AI_BRIEFING_HOURS": "6",
+                                "AIR_AI_BRIEFING_HORIZON": "2"}).briefing_hours == 2.0
     assert KEY not in repr(settings) and settings.json_mode
     assert not AISettings.from_env({"AIR_AI_JSON_MODE": "off"}).json_mode
     with pytest.raises(ValueError, match="AIR_AI_PROVIDER"):

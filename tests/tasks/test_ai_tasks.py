@@ -101,7 +101,7 @@ def test_a_batch_past_its_time_budget_leaves_the_rest_to_the_next_run(
     first = run(air_app, "ai.analyze")
     assert (first["pending"], first["saved"], first["deferred"]) == (4, 1, 3)
     assert run(air_app, "ai.analyze")["pending"] == 3
-    monkeypatch.setenv("AIR_AI_BRIEFING_HOURS", "48")
+    monkeypatch.setenv("AIR_AI_BRIEFING_HORIZON", "48")
     briefed = run(air_app, "ai.generate_briefing")
     assert (briefed["meetings"], briefed["written"], briefed["deferred"]) == (2, 1, 1)
     assert run(air_app, "ai.generate_briefing")["meeting_ids"] == [world.later]
@@ -192,7 +192,7 @@ def test_a_briefing_follows_new_history_and_the_window(
         store.record_interaction(conn, contact_id=world.bob, kind="call", direction="out",
                                  occurred_at=store.utcnow() - timedelta(hours=1),
                                  subject="Renewal", body="Send the renewal quote by Friday.")
-    monkeypatch.setenv("AIR_AI_BRIEFING_HOURS", "48")
+    monkeypatch.setenv("AIR_AI_BRIEFING_HORIZON", "48")
     result = run(air_app, "ai.generate_briefing")
     assert result["meeting_ids"] == [world.soon, world.later]
     with store.transaction(readonly=True) as conn:
