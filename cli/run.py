@@ -23,7 +23,7 @@ LOGLEVELS = click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=F
 @config_option
 @click.argument("pool")
 @click.option("--dry-run", is_flag=True, help="Print the equivalent celery command and exit.")
-@click.option("--loglevel", type=LOGLEVELS, default=None, help="Log level [default: INFO].")
+@click.option("--loglevel", type=LOGLEVELS, default=None, help="Log level [default: WARNING].")
 @pass_options
 def run(options: CliOptions, pool: str, dry_run: bool, loglevel: str | None) -> None:
     """Start one pool's Celery worker with the options compiled from the config.

@@ -38,8 +38,15 @@ STATE_DIR = Path(".air")
     show_default=True,
     help="Seconds a warm shutdown may take before children are killed.",
 )
+@click.option(
+    "--loglevel",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    default="INFO",
+    show_default=True,
+    help="Log level of every pool and beat (`air run` alone defaults to WARNING).",
+)
 @pass_options
-def up(options: CliOptions, only: str | None, no_beat: bool, grace: float) -> None:
+def up(options: CliOptions, only: str | None, no_beat: bool, grace: float, loglevel: str) -> None:
     """Run every pool and beat as child processes, with an embedded Redis if needed."""
     plan = plan_or_fail(options, warnings=True)
     names = (
@@ -53,9 +60,10 @@ def up(options: CliOptions, only: str | None, no_beat: bool, grace: float) -> No
     env.setdefault("AIR_LOG_FORMAT", "console" if sys.stdout.isatty() else "json")
     # Each child is `air run POOL` / `air beat`: the same path an operator runs by hand.
     air = [sys.executable, "-m", "cli.main"]
-    children = [Child(name=n, argv=[*air, "run", n], env=env) for n in names]
+    level = ["--loglevel", loglevel.upper()]
+    children = [Child(name=n, argv=[*air, "run", n, *level], env=env) for n in names]
     if not no_beat:
-        children.append(Child(name="beat", argv=[*air, "beat"], env=env))
+        children.append(Child(name="beat", argv=[*air, "beat", *level], env=env))
     supervisor = Supervisor(children, grace=grace, color=options.color)
     previous = {
         sig: signal.signal(sig, _stopper(supervisor)) for sig in (signal.SIGINT, signal.SIGTERM)

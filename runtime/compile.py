@@ -36,6 +36,9 @@ NOTES = (
     "acknowledged and recorded in the dead-letter store, never redelivered forever.",
     "One message is reserved per worker process (prefetch multiplier 1 unless a pool sets more), "
     "so a backlog of low-priority work never sits in front of urgent work.",
+    "Monitoring: task events are on for every pool unless it sets task_events: false (they cost "
+    "about a quarter of a no-op task's throughput); workers log at WARNING unless started with "
+    "--loglevel (air up uses INFO).",
 )
 
 
@@ -102,7 +105,6 @@ def _celery_settings(
         "broker_url": broker.url,
         "result_backend": broker.result_backend,
         "result_expires": broker.result_expires.total_seconds(),
-        "result_extended": True,
         # JSON only: pickle would let anyone who can write to Redis run code in the workers.
         "task_serializer": "json",
         "result_serializer": "json",
@@ -120,9 +122,11 @@ def _celery_settings(
         "task_acks_on_failure_or_timeout": True,
         "task_reject_on_worker_lost": True,
         "task_retry_on_worker_lost": True,
-        "task_track_started": True,
-        "task_send_sent_event": True,
-        "worker_send_task_events": True,
+        # Task events are switched on per pool (`task_events`, default on): they feed monitoring
+        # and cost about a quarter of a worker's no-op throughput (docs/benchmarks.md).
+        # task_track_started, result_extended and task_send_sent_event stay off: each costs
+        # every task a Redis write or publish, and nothing in air reads them.
+        "worker_send_task_events": False,
         "worker_prefetch_multiplier": 1,
         # On a lost broker connection, unacknowledged running tasks are redelivered anyway; cancel
         # them rather than let them finish and run a second time.
@@ -198,10 +202,12 @@ def _worker(pool: Pool, queue_priority: dict[str, int]) -> WorkerPlan:
         # fair: hand a task only to an idle child, so an urgent task is never queued behind a
         # long one in a busy child's pipe.
         "optimization": "fair",
-        "task_events": True,
+        "task_events": pool.task_events,
         "without_mingle": True,
         "without_gossip": True,
-        "loglevel": "INFO",
+        # Celery's default level: a line per task at INFO costs throughput and floods production
+        # logs; task events carry that record. `air up` and `air run --loglevel INFO` show it.
+        "loglevel": "WARNING",
     }
     if pool.autoscale:
         options["autoscale"] = [pool.autoscale.max, pool.autoscale.min]
@@ -224,6 +230,8 @@ def _worker(pool: Pool, queue_priority: dict[str, int]) -> WorkerPlan:
 def _flags(options: dict[str, object], flags: dict[str, str]) -> list[str]:
     argv: list[str] = []
     for key, value in options.items():
+        if value is False:
+            continue
         if value is True:
             argv.append(flags[key])
         elif isinstance(value, list):

@@ -29,6 +29,7 @@ POOL: dict[str, Any] = {
     "prefetch_multiplier": 1,
     "pool": "prefork",
     "autoscale": None,
+    "task_events": True,
 }
 
 TASK: dict[str, Any] = {

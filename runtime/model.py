@@ -102,6 +102,7 @@ class Pool:
     prefetch_multiplier: int
     pool: str  # prefork | threads | solo
     autoscale: Autoscale | None
+    task_events: bool
     origin: Origin = field(compare=False, repr=False)
 
 
@@ -229,6 +230,7 @@ def _pool(name: str, data: dict[str, Any], origin: Origin) -> Pool:
         max_memory_per_child=memory_kib,
         prefetch_multiplier=_value(data, "prefetch_multiplier", int, d["prefetch_multiplier"]),
         pool=_value(data, "pool", str, d["pool"]),
+        task_events=_value(data, "task_events", bool, d["task_events"]),
         autoscale=Autoscale(
             min=_value(autoscale, "min", int, 0), max=_value(autoscale, "max", int, 1)
         )

@@ -383,6 +383,26 @@ def test_optional_pool_settings_reach_the_command_line(tmp_path: Path) -> None:
     assert "--autoscale" not in urgent and "--autoscale" not in bulk
 
 
+def test_task_events_are_on_per_pool_unless_a_pool_turns_them_off(tmp_path: Path) -> None:
+    config = queues_yaml()
+    config["pools"]["bulk"]["task_events"] = False
+    plan = compile_dir(tmp_path, config)
+
+    # Off globally, on per worker: the `celery worker` command line and `air run` agree.
+    assert plan.celery["worker_send_task_events"] is False
+    assert "--task-events" in plan.workers["urgent"].argv
+    assert plan.workers["urgent"].options["task_events"] is True
+    assert "--task-events" not in plan.workers["bulk"].argv
+    assert plan.workers["bulk"].options["task_events"] is False
+
+
+def test_per_task_costs_nobody_reads_are_off(shipped: Plan) -> None:
+    for setting in ("task_track_started", "result_extended", "task_send_sent_event"):
+        assert not shipped.celery.get(setting), setting
+    for worker in shipped.workers.values():
+        assert flag(worker.argv, "--loglevel") == "WARNING"  # Celery's own default
+
+
 # --- beat entries --------------------------------------------------------------------------------
 
 
