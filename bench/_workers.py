@@ -137,6 +137,12 @@ def write_air_config(directory: Path, broker: Broker, concurrencies: Iterable[in
     for concurrency in sorted(set(concurrencies)):
         pools[f"bench-c{concurrency}"] = {"queues": ["bench"], "concurrency": concurrency}
         pools[f"mixed-c{concurrency}"] = {"queues": ["urgent", "low"], "concurrency": concurrency}
+        # The same pool with task events off (`task_events: false`), to price monitoring.
+        pools[f"lean-c{concurrency}"] = {
+            "queues": ["bench"],
+            "concurrency": concurrency,
+            "task_events": False,
+        }
     queues = {
         "version": 1,
         "imports": [TASK_MODULE],

@@ -59,7 +59,9 @@ from _workers import (  # noqa: E402
 DOCS = ROOT / "docs" / "benchmarks.md"
 MARKER = "bench:throughput"
 TARGET_RATIO = 1.0
-SYSTEMS = ("air", "celery")
+SYSTEMS = ("air", "air-lean", "celery")
+AIRS = ("air", "air-lean")  # default air, and air with `task_events: false`
+LABELS = {"air": "air", "air-lean": "air, task_events: false", "celery": "Celery defaults"}
 AIR_SLOT, CELERY_SLOT = 0, 1  # snapshot slots of the prepared backlogs
 
 # --explain: plain Celery plus one of air's compiled settings at a time (compile.py), then all
@@ -73,11 +75,6 @@ ABLATIONS: dict[str, tuple[str, tuple[str, ...], dict[str, Any]]] = {
         {"task_acks_late": True},
     ),
     "events": ("+ task events (-E)", ("-E",), {}),
-    "started": (
-        "+ task_track_started, result_extended",
-        (),
-        {"task_track_started": True, "result_extended": True},
-    ),
     "steps": (
         "+ ten priority steps, queue_order_strategy priority",
         (),
@@ -88,7 +85,6 @@ ABLATIONS: dict[str, tuple[str, tuple[str, ...], dict[str, Any]]] = {
             }
         },
     ),
-    "info": ("+ --loglevel INFO (Celery's own log format)", ("--loglevel", "INFO"), {}),
 }
 ABLATIONS["all"] = (
     "+ all of the above",
@@ -108,6 +104,8 @@ class Setup:
     def argv(self, system: str, concurrency: int) -> list[str]:
         if system == "air":
             return air_run_argv(self.config_dir, f"bench-c{concurrency}")
+        if system == "air-lean":
+            return air_run_argv(self.config_dir, f"lean-c{concurrency}")
         return plain_argv(["bench"], concurrency, *ABLATIONS[system][1])
 
     def worker_env(self, system: str) -> dict[str, str]:
@@ -134,7 +132,7 @@ def prepare(setup: Setup) -> None:
 
 def run_once(setup: Setup, system: str, concurrency: int, run_no: int) -> dict[str, Any]:
     broker, n = setup.broker, setup.tasks
-    broker.restore(AIR_SLOT if system == "air" else CELERY_SLOT)
+    broker.restore(AIR_SLOT if system in AIRS else CELERY_SLOT)
     completions = Completions(broker)
     log = setup.logs / f"{system}-c{concurrency}-{run_no}.log"
     argv = setup.argv(system, concurrency)
@@ -205,14 +203,13 @@ def summary(records: list[dict[str, Any]], concurrencies: Sequence[int]) -> list
                 key: statistics.median(r[key] for r in mine)
                 for key in ("total_rate", "steady_rate", "first_result_s", "total_s")
             }
-        rows.append(
-            {
-                "concurrency": concurrency,
-                **{system: medians[system] for system in SYSTEMS},
-                "ratio_total": medians["air"]["total_rate"] / medians["celery"]["total_rate"],
-                "ratio_steady": medians["air"]["steady_rate"] / medians["celery"]["steady_rate"],
-            }
-        )
+        celery = medians["celery"]
+        row: dict[str, Any] = {"concurrency": concurrency, **medians}
+        for system in AIRS:
+            row[f"{system}_ratio_total"] = medians[system]["total_rate"] / celery["total_rate"]
+            row[f"{system}_ratio_steady"] = medians[system]["steady_rate"] / celery["steady_rate"]
+        row["ratio_total"], row["ratio_steady"] = row["air_ratio_total"], row["air_ratio_steady"]
+        rows.append(row)
     return rows
 
 
@@ -232,36 +229,38 @@ def table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]], str]:
             body.append(
                 [
                     str(row["concurrency"]),
-                    "air" if system == "air" else "Celery defaults",
+                    LABELS[system],
                     f"{m['total_rate']:.0f}",
                     f"{m['steady_rate']:.0f}",
                     f"{m['first_result_s']:.2f} s",
                     f"{m['total_s']:.2f} s",
                 ]
             )
-        body.append(
-            [
-                str(row["concurrency"]),
-                "**ratio air / Celery**",
-                f"**{row['ratio_total']:.2f}**",
-                f"**{row['ratio_steady']:.2f}**",
-                "",
-                "",
-            ]
-        )
+        for system in AIRS:
+            body.append(
+                [
+                    str(row["concurrency"]),
+                    f"**ratio {LABELS[system]} / Celery**",
+                    f"**{row[f'{system}_ratio_total']:.2f}**",
+                    f"**{row[f'{system}_ratio_steady']:.2f}**",
+                    "",
+                    "",
+                ]
+            )
     return headers, body, "rlrrrr"
 
 
 def verdicts(rows: list[dict[str, Any]]) -> list[str]:
     lines = []
     for row in rows:
-        for key, what in (("ratio_steady", "steady state"), ("ratio_total", "whole job")):
-            ratio = row[key]
-            verdict = "PASS" if ratio >= TARGET_RATIO else "FAIL"
-            lines.append(
-                f"{verdict} — pool of {row['concurrency']}, {what}: air / Celery = {ratio:.2f} "
-                f"(target >= {TARGET_RATIO:.1f})"
-            )
+        for system in AIRS:
+            for key, what in (("ratio_steady", "steady state"), ("ratio_total", "whole job")):
+                ratio = row[f"{system}_{key}"]
+                verdict = "PASS" if ratio >= TARGET_RATIO else "FAIL"
+                lines.append(
+                    f"{verdict} — pool of {row['concurrency']}, {what}: {LABELS[system]} / "
+                    f"Celery = {ratio:.2f} (target >= {TARGET_RATIO:.1f})"
+                )
     return lines
 
 
@@ -301,10 +300,11 @@ def notes(rows: list[dict[str, Any]], explained: list[dict[str, Any]]) -> list[s
         "itself is a true no-op on both sides. Every run starts from the same queued messages, "
         "restored from a snapshot.",
         "air runs its compiled worker (`air run`): acks late, prefetch multiplier 1, task "
-        "events on, task_track_started and result_extended on, ten priority steps, structured "
-        "logs at INFO. Celery runs with its defaults: early acks, prefetch multiplier 4, no "
-        "task events, log level WARNING. No time limits on either side (the benchmark config "
-        "sets none, so `air run` warns AIR302 for each task), no max_tasks_per_child.",
+        "events on (the default; the `task_events: false` row is the same pool without them), "
+        "ten priority steps, log level WARNING. Celery runs with its defaults: early acks, "
+        "prefetch multiplier 4, no task events, log level WARNING. No time limits on either "
+        "side (the benchmark config sets none, so `air run` warns AIR302 for each task), no "
+        "max_tasks_per_child.",
     ]
     if explained:
         by_key = {r["system"]: r for r in explained}
