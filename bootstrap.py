@@ -58,7 +58,8 @@ def ensure_installed() -> None:
     if subprocess.run([*pip, "--version"], capture_output=True).returncode != 0:
         # A venv made without ensurepip: drive the outer pip at it instead.
         pip = [sys.executable, "-m", "pip", "--python", str(python)]
-    run([*pip, "install", "--quiet", "--disable-pip-version-check", "-e", f"{ROOT}[dev]"])
+    # -qq: errors only (some machines configure pip with noisy find-links warnings).
+    run([*pip, "install", "-qq", "--disable-pip-version-check", "-e", f"{ROOT}[dev]"])
     STAMP.write_text(wanted)
 
 
