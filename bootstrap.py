@@ -27,7 +27,7 @@ USAGE = """usage: python3 bootstrap.py COMMAND [ARGS...]
 
 
 def main(argv: list[str]) -> int:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this file must run on old Pythons to say so
         print(f"error: air needs Python 3.11 or newer, this is {sys.version.split()[0]}",
               file=sys.stderr)
         return 2

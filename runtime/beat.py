@@ -18,6 +18,7 @@ from celery.schedules import BaseSchedule
 from runtime import cron
 from runtime.plan import Plan
 from runtime.plan import ScheduleEntry as PlannedEntry
+from runtime.redis_values import text
 
 logger = logging.getLogger("air.beat")
 
@@ -113,7 +114,7 @@ class RedisScheduler(Scheduler):  # type: ignore[misc]
 
     def setup_schedule(self) -> None:
         self._acquire()
-        stored = {k.decode(): v.decode() for k, v in self.redis.hgetall(LAST_RUN).items()}
+        stored = {text(k): text(v) for k, v in self.redis.hgetall(LAST_RUN).items()}
         entries: dict[str, ScheduleEntry] = {}
         for planned in self.plan.beat.values():
             if not planned.enabled:
@@ -164,14 +165,14 @@ class RedisScheduler(Scheduler):  # type: ignore[misc]
         raw = self.redis.get(RUNNING.format(planned.name))
         if not raw:
             return None
-        task_id = raw.decode()
+        task_id = text(raw)
         state = self.app.AsyncResult(task_id).state
         return None if state in states.READY_STATES else (task_id, state)
 
     def _acquire(self) -> None:
         if self.redis.set(LOCK, self.owner, nx=True, ex=LOCK_TTL):
             return
-        holder = (self.redis.get(LOCK) or b"").decode()
+        holder = text(self.redis.get(LOCK) or b"")
         if holder == self.owner or _dead_here(holder):
             self.redis.set(LOCK, self.owner, ex=LOCK_TTL)
             return
@@ -182,7 +183,7 @@ class RedisScheduler(Scheduler):  # type: ignore[misc]
 
     def close(self) -> None:
         super().close()
-        if (self.redis.get(LOCK) or b"").decode() == self.owner:
+        if text(self.redis.get(LOCK) or b"") == self.owner:
             self.redis.delete(LOCK)
 
 

@@ -14,6 +14,8 @@ from typing import Any
 
 import redis
 
+from runtime.redis_values import text
+
 INDEX = "air:dead"  # sorted set: task id -> time of failure
 ENTRY = "air:dead:{}"  # JSON document per task id
 LIMIT = 100_000  # oldest entries beyond this are trimmed, so a failure storm cannot fill Redis
@@ -46,7 +48,7 @@ class DeadLetter:
 
 
 class DeadLetterStore:
-    def __init__(self, client: redis.Redis[bytes]) -> None:
+    def __init__(self, client: redis.Redis) -> None:
         self.client = client
 
     @classmethod
@@ -64,7 +66,7 @@ class DeadLetterStore:
             pipe.zremrangebyrank(INDEX, 0, -LIMIT - 1)
             trimmed = pipe.execute()[2]
         if trimmed:  # the documents of the trimmed entries go too, or they would pile up
-            self.client.delete(*(ENTRY.format(i.decode()) for i in trimmed))
+            self.client.delete(*(ENTRY.format(text(i)) for i in trimmed))
 
     def count(self) -> int:
         return int(self.client.zcard(INDEX))
@@ -89,10 +91,10 @@ class DeadLetterStore:
             ids = self.client.zrevrange(INDEX, start, start + batch - 1)
             if not ids:
                 return
-            raws = self.client.mget([ENTRY.format(i.decode()) for i in ids])
+            raws = self.client.mget([ENTRY.format(text(i)) for i in ids])
             for task_id, raw in zip(ids, raws, strict=True):
                 if raw is None:  # trimmed between the two reads
-                    self.client.zrem(INDEX, task_id)
+                    self.client.zrem(INDEX, text(task_id))
                     continue
                 yield DeadLetter.from_json(raw)
             start += batch
@@ -113,7 +115,7 @@ class DeadLetterStore:
         removed = 0
         while ids := self.client.zrangebyscore(INDEX, "-inf", f"({cutoff}", start=0, num=batch):
             with self.client.pipeline() as pipe:
-                pipe.delete(*(ENTRY.format(i.decode()) for i in ids))
+                pipe.delete(*(ENTRY.format(text(i)) for i in ids))
                 pipe.zrem(INDEX, *ids)
                 removed += int(pipe.execute()[1])
         return removed
