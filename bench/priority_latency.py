@@ -391,24 +391,24 @@ def notes(rows: list[dict[str, Any]], args: argparse.Namespace) -> list[str]:
         f"fast the pool starts tasks, not by priority: {rates}. Starting {args.burst_size} "
         f"tasks within {TARGETS_MS['burst']:g} ms takes a pool that starts about "
         f"{needed:,.0f} tasks/s, {reach}.",
-        "Each of air's tasks costs more in the worker: task events (the largest share), the "
-        "STARTED state and extended result written to the result backend, INFO logs, and, "
-        "with one message reserved per process and acks after the task, an ack and a fetch "
-        "between two tasks (the throughput section measures each). Only the last is the "
-        "price of air's one-at-a-time latency: Celery's defaults reserve "
+        "What sets air's burst rate: with one message reserved per process and acks after "
+        "the task, a process that finishes a task waits for the ack, the fetch of the next "
+        "message and its entry in the unacked index (three Redis round trips in the worker's "
+        "main process) before it gets new work. That is the price of air's one-at-a-time "
+        "latency: Celery's defaults reserve "
         f"{4 * args.concurrency} messages per worker (prefetch 4 × {args.concurrency}) and "
         "acknowledge them on receipt, so a single urgent task waits behind the backlog tasks "
-        "already reserved, but a burst flows through a full pipeline.",
+        "already reserved, but a burst flows through a full pipeline. air's task events "
+        "(published in batches) and result writes (one round trip) are measured in the "
+        "throughput section.",
     ]
     air, celery = by_key.get("air"), by_key.get("celery")
     if air and celery and air["burst_sending_s"] and celery["burst_sending_s"]:
         extra = (air["burst_sending_s"] - celery["burst_sending_s"]) / (args.burst_size - 1)
         lines.append(
-            "air's sender is slower: `task_send_sent_event` publishes a task-sent event with "
-            f"every task ({extra * 1000:+.2f} ms per send against Celery's defaults here), so "
-            'an air burst reaches Redis over a longer time ("burst sent in"). Each task\'s '
-            "latency counts from its own send, so this makes a burst slightly easier on air's "
-            "pool, not harder: a burst arriving at once would do worse."
+            f"Sending: an air send costs {extra * 1000:+.2f} ms against Celery's defaults here "
+            '("burst sent in"). Each task\'s latency counts from its own send, so a burst that '
+            "reaches Redis over a longer time is slightly easier on the pool, not harder."
         )
     if "celery-wrong-way" in by_key:
         lines.append(

@@ -300,8 +300,10 @@ def notes(rows: list[dict[str, Any]], explained: list[dict[str, Any]]) -> list[s
         "itself is a true no-op on both sides. Every run starts from the same queued messages, "
         "restored from a snapshot.",
         "air runs its compiled worker (`air run`): acks late, prefetch multiplier 1, task "
-        "events on (the default; the `task_events: false` row is the same pool without them), "
-        "ten priority steps, log level WARNING. Celery runs with its defaults: early acks, "
+        "events on and published in batches (the default; the `task_events: false` row is the "
+        "same pool without them), ten priority steps, one Redis client per broker channel, "
+        "one round trip per stored result, log level WARNING. Celery runs with its defaults: "
+        "early acks, "
         "prefetch multiplier 4, no task events, log level WARNING. No time limits on either "
         "side (the benchmark config sets none, so `air run` warns AIR302 for each task), no "
         "max_tasks_per_child.",

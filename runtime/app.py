@@ -22,6 +22,8 @@ def create_app(plan: Plan) -> Celery:
         sys.path.insert(0, os.getcwd())
     app = Celery("air", task_cls="runtime.task:AirTask", set_as_current=True)
     app.conf.update(plan.celery)
+    if plan.result_backend_class:
+        app.backend_cls = plan.result_backend_class
     app.conf.task_queues = [Queue(q.name, routing_key=q.name) for q in plan.queues]  # type: ignore[no-untyped-call]
     app.conf.imports = list(plan.imports)
     app.air_plan = plan

@@ -78,6 +78,8 @@ class Plan:
     beat_options: dict[str, Any]  # celery.apps.beat.Beat keyword arguments
     beat_argv: tuple[str, ...]
     notes: tuple[str, ...] = field(default=())
+    # Celery's app.backend_cls: set when air's own result backend class serves the URL.
+    result_backend_class: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         plain: dict[str, Any] = _plain(asdict(self))
