@@ -11,6 +11,7 @@ closes, so no event is held back at shutdown.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from celery.worker.consumer import Consumer
@@ -19,15 +20,21 @@ EVENT_FLUSH_INTERVAL = 0.1  # seconds
 
 
 class AirConsumer(Consumer):  # type: ignore[misc]
-    _event_flush_pending = False
+    # When the pending flush is due (monotonic seconds), or None when none is pending. A flush
+    # long overdue was dropped with the timer (a broker reconnect clears it): schedule anew.
+    _event_flush_due: float | None = None
 
     def on_send_event_buffered(self) -> None:
-        if self.hub and not self._event_flush_pending:
-            self._event_flush_pending = True
+        if not self.hub:
+            return
+        now = time.monotonic()
+        due = self._event_flush_due
+        if due is None or now > due + 1.0:
+            self._event_flush_due = now + EVENT_FLUSH_INTERVAL
             self.hub.call_later(EVENT_FLUSH_INTERVAL, self._flush_buffered_events)
 
     def _flush_buffered_events(self) -> None:
-        self._event_flush_pending = False
+        self._event_flush_due = None
         self._flush_events()
 
     def stop(self) -> Any:

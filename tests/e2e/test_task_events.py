@@ -13,12 +13,14 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 
-from tests.e2e.conftest import Platform, events
+from runtime.embedded import RedisServer
+from tests.e2e.conftest import Platform, events, queues_config
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
@@ -115,3 +117,37 @@ def test_events_of_a_task_finishing_during_warm_shutdown_are_published(
     time.sleep(0.3)  # longer than the batch interval, so a late flush would have arrived
     kinds = {e["type"] for e in listener.task_events({result.id})}
     assert kinds == set(TASK_EVENTS)
+
+
+def test_tasks_and_their_events_flow_again_after_a_broker_restart(
+    tmp_path: Path, own_redis: RedisServer
+) -> None:
+    url = f"{own_redis.url}/0"
+    platform = Platform(tmp_path, url)
+    platform.write(queues_config(url))
+    listener = None
+    try:
+        platform.start_pool("default")
+        before = platform.app().send_task("sample.echo", args=["before"])
+        assert before.get(timeout=20)["value"] == "before"
+
+        own_redis.kill()  # a crash: connections drop without a goodbye
+        own_redis.start()
+        listener = EventListener(url)
+
+        # The worker reconnects (Celery retries with back-off) and consumes again. The sender
+        # is a new client, as `air send` would be: this tests the worker, not Celery's client.
+        result = platform.app().send_task("sample.echo", args=["after"])
+        assert result.get(timeout=60)["value"] == "after"
+        # Three events: fewer than a batch, so only the flush timer can deliver them.
+        got = wait_until(
+            lambda: (e := listener.task_events({result.id})) and len(e) >= 3 and e,
+            timeout=10,
+            message="the task's events after the restart",
+        )
+        assert {e["type"] for e in got} == set(TASK_EVENTS)
+    finally:
+        if listener is not None:
+            listener.close()
+        platform.stop_all()
+

@@ -58,6 +58,27 @@ def test_a_new_pool_gets_a_new_client(connection: Connection) -> None:
     assert second.connection_pool is channel.pool
 
 
+def test_a_detached_channel_reports_a_connection_error_not_a_crash(
+    connection: Connection, redis_client: redis.Redis
+) -> None:
+    """What Celery does on a lost broker: detach the transport, then close the channel, which
+    tries to put unacknowledged messages back. That must be an error the close path ignores."""
+    queue = connection.SimpleQueue("air-detach-test")
+    queue.put({"n": 1})
+    message = queue.get(timeout=5)  # delivered, not acknowledged
+    channel = connection.default_channel
+
+    channel._disconnect_pools()
+    connection.transport.client = None  # kombu's Connection.collect() does this
+    with pytest.raises(redis.exceptions.ConnectionError):
+        channel._create_client()
+    connection.maybe_close_channel(channel)  # ignores connection errors: no AttributeError
+
+    # The message stays in the unacked index, to come back after the visibility timeout.
+    assert redis_client.hlen("unacked") == 1
+    assert message.delivery_tag.encode() in redis_client.hkeys("unacked")
+
+
 def test_messages_are_delivered_tracked_and_acknowledged(
     connection: Connection, redis_client: redis.Redis
 ) -> None:
