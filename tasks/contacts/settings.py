@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from tasks.env import positive_int
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ContactsSettings:
@@ -16,8 +18,4 @@ class ContactsSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> ContactsSettings:
         base = cls()  # slots: the class attributes are descriptors, not the defaults
-        raw = env.get("AIR_CONTACTS_BATCH_SIZE", "").strip()
-        batch_size = int(raw) if raw else base.batch_size
-        if batch_size < 1:
-            raise ValueError(f"AIR_CONTACTS_BATCH_SIZE={raw!r}: must be a positive integer")
-        return cls(batch_size=batch_size)
+        return cls(batch_size=positive_int(env, "AIR_CONTACTS_BATCH_SIZE", base.batch_size))

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from tasks.env import positive_int
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DataSettings:
@@ -22,20 +24,13 @@ class DataSettings:
     def from_env(cls, env: Mapping[str, str] = os.environ) -> DataSettings:
         base = cls()  # slots: the class attributes are descriptors, not the defaults
 
-        def positive(name: str, default: int) -> int:
-            raw = env.get(name, "").strip()
-            value = int(raw) if raw else default
-            if value < 1:
-                raise ValueError(f"{name}={raw!r}: must be a positive integer")
-            return value
-
         threshold_raw = env.get("AIR_DATA_DEDUP_THRESHOLD", "").strip()
         threshold = float(threshold_raw) if threshold_raw else base.dedup_threshold
         if not 0.5 <= threshold <= 1.0:  # below 0.5 nearly any two names would match
             raise ValueError(f"AIR_DATA_DEDUP_THRESHOLD={threshold_raw!r}: use 0.5 to 1.0")
         return cls(
             export_dir=Path(env.get("AIR_EXPORT_DIR", "").strip() or base.export_dir).absolute(),
-            export_page_size=positive("AIR_EXPORT_PAGE_SIZE", base.export_page_size),
-            batch_size=positive("AIR_DATA_BATCH_SIZE", base.batch_size),
+            export_page_size=positive_int(env, "AIR_EXPORT_PAGE_SIZE", base.export_page_size),
+            batch_size=positive_int(env, "AIR_DATA_BATCH_SIZE", base.batch_size),
             dedup_threshold=threshold,
         )

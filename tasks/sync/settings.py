@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from tasks.env import positive_int
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SyncSettings:
@@ -24,20 +26,13 @@ class SyncSettings:
     def from_env(cls, env: Mapping[str, str] = os.environ) -> SyncSettings:
         base = cls()  # slots: the class attributes are descriptors, not the defaults
 
-        def positive(name: str, default: int) -> int:
-            raw = env.get(name, "").strip()
-            value = int(raw) if raw else default
-            if value < 1:
-                raise ValueError(f"{name}={raw!r}: must be a positive integer")
-            return value
-
         slack_raw = env.get("AIR_SYNC_MAILDIR_SLACK", "").strip()
         slack = float(slack_raw) if slack_raw else base.maildir_slack
         if slack < 0:
             raise ValueError(f"AIR_SYNC_MAILDIR_SLACK={slack_raw!r}: must not be negative")
         return cls(
-            batch_size=positive("AIR_SYNC_BATCH_SIZE", base.batch_size),
-            max_body_chars=positive("AIR_SYNC_MAX_BODY_CHARS", base.max_body_chars),
-            max_recipients=positive("AIR_SYNC_MAX_RECIPIENTS", base.max_recipients),
+            batch_size=positive_int(env, "AIR_SYNC_BATCH_SIZE", base.batch_size),
+            max_body_chars=positive_int(env, "AIR_SYNC_MAX_BODY_CHARS", base.max_body_chars),
+            max_recipients=positive_int(env, "AIR_SYNC_MAX_RECIPIENTS", base.max_recipients),
             maildir_slack=slack,
         )
