@@ -251,3 +251,24 @@ def _shorten(arg: str) -> str:
         except ValueError:
             return arg
     return arg
+
+
+def publish(path: Path, docs: Path, marker: str, section: str | None) -> None:
+    """Say where the raw results went; rewrite the docs section unless `section` is None."""
+    print(f"\nraw results: {path.relative_to(ROOT)}")
+    if section is not None:
+        replace_section(docs, marker, section)
+        print(f"updated {docs.relative_to(ROOT)}")
+
+
+def entry_point(main: Callable[[], int], name: str) -> None:
+    """Run a benchmark's main(): a BenchError is one line and exit 1, Ctrl-C exit 130 (the
+    worker benchmarks stop every process they started on the way out)."""
+    try:
+        sys.exit(main())
+    except BenchError as exc:
+        print(f"bench/{name}: ABORTED: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print(f"bench/{name}: interrupted; every process it started is stopped", file=sys.stderr)
+        sys.exit(130)

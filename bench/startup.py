@@ -35,9 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402  (bench/ is not a package)
     ROOT,
     BenchError,
+    entry_point,
     markdown_table,
     percentile,
-    replace_section,
+    publish,
     text_table,
     write_results,
 )
@@ -275,19 +276,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "verdicts": verdicts(rows),
         },
     )
-    print(f"\nraw results: {path.relative_to(ROOT)}")
-    if not args.no_docs:
-        replace_section(DOCS, MARKER, render(env, args, rows, warmup))
-        print(f"updated {DOCS.relative_to(ROOT)}")
+    publish(path, DOCS, MARKER, None if args.no_docs else render(env, args, rows, warmup))
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as exc:
-        print(f"bench/startup.py: ABORTED: {exc}", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        print("bench/startup.py: interrupted; every process it started is stopped", file=sys.stderr)
-        sys.exit(130)
+    entry_point(main, "startup.py")

@@ -31,10 +31,11 @@ from _common import (  # noqa: E402  (bench/ is not a package)
     BenchError,
     Command,
     Timing,
+    entry_point,
     environment,
     markdown_table,
     measure,
-    replace_section,
+    publish,
     run_once,
     script,
     summed,
@@ -645,16 +646,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n" + text_table(*growth_table(rows)))
     print("\n" + "\n".join(verdicts(rows)))
     path = write_results("validate", results(env, args.runs, rows, all_cases))
-    print(f"\nraw results: {path.relative_to(ROOT)}")
-    if not args.no_docs:
-        replace_section(DOCS, MARKER, render(env, args.runs, rows, all_cases))
-        print(f"updated {DOCS.relative_to(ROOT)}")
+    publish(path, DOCS, MARKER, None if args.no_docs else render(env, args.runs, rows, all_cases))
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as exc:
-        print(f"bench/validate.py: ABORTED: {exc}", file=sys.stderr)
-        sys.exit(1)
+    entry_point(main, "validate.py")
