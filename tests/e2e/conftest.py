@@ -17,6 +17,7 @@ import pytest
 import redis
 import yaml
 
+from runtime.embedded import RedisServer
 from runtime.validate import load_plan
 from tests.conftest import REPO
 from tests.waiting import wait_until
@@ -64,6 +65,7 @@ class Platform:
 
     root: Path
     redis_url: str
+    broker: RedisServer | None = None  # set when the test owns the redis-server
     processes: list[tuple[subprocess.Popen[bytes], Path]] = field(default_factory=list)
     # Celery apps this test built: closed at the end, so no broker connection (and no after-fork
     # hook that would use one) outlives the test.
@@ -177,6 +179,22 @@ def _signal(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
 def platform(tmp_path: Path, redis_url: str, request: pytest.FixtureRequest) -> Iterator[Platform]:
     platform = Platform(tmp_path, redis_url)
     platform.write(queues_config(redis_url))
+    yield platform
+    platform.stop_all()
+    failed = getattr(request.node, "rep_call", None)
+    if failed is not None and failed.failed:
+        print(platform.logs())
+
+
+@pytest.fixture
+def crashable_platform(
+    tmp_path: Path, own_redis: RedisServer, request: pytest.FixtureRequest
+) -> Iterator[Platform]:
+    """A platform on a redis-server of this test's own, which it may kill and restart
+    (`platform.broker`)."""
+    url = f"{own_redis.url}/0"
+    platform = Platform(tmp_path, url, broker=own_redis)
+    platform.write(queues_config(url))
     yield platform
     platform.stop_all()
     failed = getattr(request.node, "rep_call", None)

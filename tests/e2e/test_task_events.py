@@ -13,14 +13,12 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 
-from runtime.embedded import RedisServer
-from tests.e2e.conftest import Platform, events, queues_config
+from tests.e2e.conftest import Platform, events
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
@@ -120,21 +118,18 @@ def test_events_of_a_task_finishing_during_warm_shutdown_are_published(
 
 
 def test_tasks_and_their_events_flow_again_after_a_broker_restart(
-    tmp_path: Path, own_redis: RedisServer
+    crashable_platform: Platform,
 ) -> None:
-    url = f"{own_redis.url}/0"
-    platform = Platform(tmp_path, url)
-    platform.write(queues_config(url))
-    listener = None
+    platform, broker = crashable_platform, crashable_platform.broker
+    assert broker is not None
+    platform.start_pool("default")
+    before = platform.app().send_task("sample.echo", args=["before"])
+    assert before.get(timeout=20)["value"] == "before"
+
+    broker.kill()  # a crash: connections drop without a goodbye
+    broker.start()
+    listener = EventListener(platform.redis_url)
     try:
-        platform.start_pool("default")
-        before = platform.app().send_task("sample.echo", args=["before"])
-        assert before.get(timeout=20)["value"] == "before"
-
-        own_redis.kill()  # a crash: connections drop without a goodbye
-        own_redis.start()
-        listener = EventListener(url)
-
         # The worker reconnects (Celery retries with back-off) and consumes again. The sender
         # is a new client, as `air send` would be: this tests the worker, not Celery's client.
         result = platform.app().send_task("sample.echo", args=["after"])
@@ -147,7 +142,4 @@ def test_tasks_and_their_events_flow_again_after_a_broker_restart(
         )
         assert {e["type"] for e in got} == set(TASK_EVENTS)
     finally:
-        if listener is not None:
-            listener.close()
-        platform.stop_all()
-
+        listener.close()
