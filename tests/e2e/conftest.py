@@ -175,15 +175,22 @@ def _signal(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
         pass
 
 
-@pytest.fixture
-def platform(tmp_path: Path, redis_url: str, request: pytest.FixtureRequest) -> Iterator[Platform]:
-    platform = Platform(tmp_path, redis_url)
-    platform.write(queues_config(redis_url))
+def _platform(
+    root: Path, url: str, request: pytest.FixtureRequest, broker: RedisServer | None = None
+) -> Iterator[Platform]:
+    """A platform with the default test config; its logs are printed when the test fails."""
+    platform = Platform(root, url, broker=broker)
+    platform.write(queues_config(url))
     yield platform
     platform.stop_all()
     failed = getattr(request.node, "rep_call", None)
     if failed is not None and failed.failed:
         print(platform.logs())
+
+
+@pytest.fixture
+def platform(tmp_path: Path, redis_url: str, request: pytest.FixtureRequest) -> Iterator[Platform]:
+    yield from _platform(tmp_path, redis_url, request)
 
 
 @pytest.fixture
@@ -192,14 +199,7 @@ def crashable_platform(
 ) -> Iterator[Platform]:
     """A platform on a redis-server of this test's own, which it may kill and restart
     (`platform.broker`)."""
-    url = f"{own_redis.url}/0"
-    platform = Platform(tmp_path, url, broker=own_redis)
-    platform.write(queues_config(url))
-    yield platform
-    platform.stop_all()
-    failed = getattr(request.node, "rep_call", None)
-    if failed is not None and failed.failed:
-        print(platform.logs())
+    yield from _platform(tmp_path, f"{own_redis.url}/0", request, broker=own_redis)
 
 
 @pytest.hookimpl(hookwrapper=True)
