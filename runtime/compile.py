@@ -128,7 +128,8 @@ def _celery_settings(
         "task_reject_on_worker_lost": True,
         "task_retry_on_worker_lost": True,
         # Task events are switched on per pool (`task_events`, default on): they feed monitoring
-        # and cost about a quarter of a worker's no-op throughput (docs/benchmarks.md).
+        # and, published in batches (runtime/consumer.py), cost about 5 % of a worker's no-op
+        # throughput (docs/benchmarks.md).
         # task_track_started, result_extended and task_send_sent_event stay off: each costs
         # every task a Redis write or publish, and nothing in air reads them.
         "worker_send_task_events": False,
