@@ -3,6 +3,7 @@ webhook receiver and an SMTP sink (aiosmtpd), each on 127.0.0.1 and a free port.
 
 from __future__ import annotations
 
+import abc
 import base64
 import datetime as dt
 import ipaddress
@@ -51,7 +52,7 @@ class _Server(ThreadingHTTPServer):
     owner: HTTPStub
 
 
-class HTTPStub:
+class HTTPStub(abc.ABC):
     """A ThreadingHTTPServer on 127.0.0.1 in a thread; subclasses answer `handle`."""
 
     def __init__(self) -> None:
@@ -63,8 +64,9 @@ class HTTPStub:
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True)
         self.thread.start()
 
+    @abc.abstractmethod
     def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> Any:
-        raise NotImplementedError
+        """One request -> (status, JSON body); runs on the server's thread."""
 
     def close(self) -> None:
         self.httpd.shutdown()
