@@ -27,7 +27,7 @@ import redis
 import yaml
 from _common import ROOT, BenchError, environment, percentile, script
 
-from runtime.embedded import RedisServer, free_port
+from runtime.process.embedded import RedisServer, free_port
 
 PACKAGES = ("air", "celery", "kombu", "billiard", "redis")
 BROKER_DB, RESULT_DB = 0, 1
@@ -163,7 +163,7 @@ def write_air_config(directory: Path, broker: Broker, concurrencies: Iterable[in
 
 
 def air_plan(config_dir: Path) -> Any:
-    from runtime.validate import load_plan
+    from runtime.compiler.compile import load_plan
 
     plan, _ = load_plan(config_dir)
     return plan
@@ -171,7 +171,7 @@ def air_plan(config_dir: Path) -> Any:
 
 def air_app(config_dir: Path) -> Any:
     """The app `air send` would use: tasks routed (queue and priority) by the config."""
-    from runtime.app import create_app
+    from runtime.celeryapp.app import create_app
 
     return create_app(air_plan(config_dir))
 

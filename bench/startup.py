@@ -7,8 +7,8 @@ Every worker is a prefork pool of the same size on the same private redis-server
 interleaved round-robin with the starting worker rotated each round.
 
 - `air run POOL`: air's worker, started in-process (no `celery` CLI), mingle and gossip off;
-- `celery -A runtime.app worker ...`: the command `air run POOL --dry-run` prints, i.e. the same
-  compiled options through the celery CLI (shows what the in-process start saves);
+- `celery -A runtime.celeryapp.app worker ...`: the command `air run POOL --dry-run` prints,
+  i.e. the same compiled options through the celery CLI (shows what the in-process start saves);
 - `celery -A bench.plain_app worker`: plain Celery with its defaults (mingle and gossip on);
 - the same with `--without-mingle --without-gossip` (shows what those two cost).
 
@@ -78,7 +78,11 @@ class Variant:
 
 VARIANTS = (
     Variant("air", "air run bench-cN", "air"),
-    Variant("air-cli", "celery -A runtime.app worker (air's flags, `air run --dry-run`)", "air"),
+    Variant(
+        "air-cli",
+        "celery -A runtime.celeryapp.app worker (air's flags, `air run --dry-run`)",
+        "air",
+    ),
     Variant("celery", "celery -A bench.plain_app worker (defaults)", "celery"),
     Variant("celery-lean", "the same, --without-mingle --without-gossip", "celery"),
 )
@@ -200,7 +204,8 @@ def notes(rows: list[dict[str, Any]]) -> list[str]:
         "start (defaults minus `--without-mingle --without-gossip`): mingle waits for "
         "replies from other workers even when there are none.",
         f"Starting the worker in-process instead of through the `celery` CLI saves "
-        f"{m['air-cli'] - m['air']:.2f} s (`celery -A runtime.app worker` with air's flags "
+        f"{m['air-cli'] - m['air']:.2f} s (`celery -A runtime.celeryapp.app worker` "
+        "with air's flags "
         "minus `air run`).",
     ]
 

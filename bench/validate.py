@@ -47,8 +47,8 @@ from _common import (  # noqa: E402  (bench/ is not a package)
 DOCS = ROOT / "docs" / "benchmarks.md"
 MARKER = "bench:validate"
 SCHEMAS = {
-    "queues": ROOT / "runtime/schemas/queues.schema.json",
-    "schedules": ROOT / "runtime/schemas/schedules.schema.json",
+    "queues": ROOT / "runtime/config/schemas/queues.schema.json",
+    "schedules": ROOT / "runtime/config/schemas/schedules.schema.json",
 }
 PACKAGES = ("air", "PyYAML", "jsonschema", "check-jsonschema", "ruamel.yaml", "croniter", "click")
 SHIPPED_TARGET_MS = 150
@@ -481,7 +481,8 @@ def notes(rows: Sequence[Row], all_cases: Sequence[Case]) -> list[str]:
         '- "ms / 1000 tasks" divides the whole process time by the size, so it includes the '
         "fixed start-up cost and falls as configs grow; the growth table subtracts consecutive "
         "sizes, which cancels start-up and shows the cost of each extra task.",
-        "- check-jsonschema is two processes (`--schemafile runtime/schemas/queues.schema.json "
+        "- check-jsonschema is two processes "
+        "(`--schemafile runtime/config/schemas/queues.schema.json "
         "queues.yaml`, then the same for schedules), reported as their sum, run by run. It "
         "checks the schema only: no semantic rules, no line and column for YAML instances, no "
         "environment interpolation. It loads YAML with ruamel.yaml (YAML 1.2, safe mode), in "
@@ -553,13 +554,13 @@ def import_profile(directory: Path) -> list[tuple[str, float]]:
 
 
 def call_profile(directory: Path, top: int = 25) -> str:
-    """cProfile of one cold in-process runtime.validate.validate() call (cProfile inflates
+    """cProfile of one cold in-process runtime.config.validate.validate() call (cProfile inflates
     call-heavy code such as croniter's; read the shares, not the absolute times)."""
     import cProfile
     import io
     import pstats
 
-    from runtime.validate import validate
+    from runtime.config.validate import validate
 
     profiler = cProfile.Profile()
     profiler.runcall(validate, directory)
@@ -577,7 +578,7 @@ def profile(all_cases: Sequence[Case]) -> None:
         f"{sum(ms for _, ms in ranked):.0f} ms, inflated by the instrumentation)"
     )
     print(text_table(["package", "ms"], [(name, f"{ms:.1f}") for name, ms in ranked[:20]], "lr"))
-    print(f"\n== cProfile of runtime.validate.validate() on {all_cases[-1].label}")
+    print(f"\n== cProfile of runtime.config.validate.validate() on {all_cases[-1].label}")
     print(call_profile(all_cases[-1].directory))
 
 

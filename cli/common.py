@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from cli.options import CliOptions
-from runtime.diagnostics import Report, Severity
-from runtime.errors import BrokerUnreachable, UsageError
-from runtime.plan import Plan
-from runtime.reporters import render_text
-from runtime.validate import InvalidConfig, load_plan
+from runtime.compiler.compile import load_plan
+from runtime.compiler.plan import Plan
+from runtime.config.diagnostics import Report, Severity
+from runtime.config.errors import BrokerUnreachable, UsageError
+from runtime.config.reporters import render_text
+from runtime.config.validate import InvalidConfig
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -71,7 +72,7 @@ def redact(url: str) -> str:
 
 
 def celery_app(plan: Plan) -> Celery:
-    from runtime.app import create_app
+    from runtime.celeryapp.app import create_app
 
     return create_app(plan)
 

@@ -10,9 +10,9 @@ import click
 
 from cli.common import celery_app, echo_table, ping_broker, plan_or_fail
 from cli.options import CliOptions, config_option, pass_options
-from runtime.deadletter import DeadLetter, DeadLetterStore
-from runtime.errors import UsageError
-from runtime.plan import Plan
+from runtime.broker.deadletter import DeadLetter, DeadLetterStore
+from runtime.compiler.plan import Plan
+from runtime.config.errors import UsageError
 
 EPILOG = """\b
 Examples:

@@ -10,9 +10,9 @@ import click
 
 from cli.common import echo_table, pick, plan_or_fail
 from cli.options import CliOptions, config_option, pass_options
-from runtime import cron
-from runtime.plan import ScheduleEntry
-from runtime.units import format_duration
+from runtime.compiler.plan import ScheduleEntry
+from runtime.config import cron
+from runtime.config.units import format_duration
 
 SHOW_EPILOG = """\b
 Examples:

@@ -10,8 +10,8 @@ import click
 
 from cli import exit_codes
 from cli.options import CliOptions, resolve_color
-from runtime import defaults
-from runtime.errors import AirError
+from runtime.config import defaults
+from runtime.config.errors import AirError
 
 EPILOG = """\b
 Examples:

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from runtime import defaults
+from runtime.config import defaults
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -35,7 +35,7 @@ def run(options: CliOptions, pool: str, dry_run: bool, loglevel: str | None) -> 
     if dry_run:
         _print_command(options, worker.argv)
         return
-    from runtime.worker import run_worker
+    from runtime.celeryapp.launch import run_worker
 
     _export(options, worker.pool)
     raise click.exceptions.Exit(run_worker(celery_app(plan), worker, loglevel))
@@ -59,7 +59,7 @@ def beat(options: CliOptions, dry_run: bool, loglevel: str | None) -> None:
     if dry_run:
         _print_command(options, plan.beat_argv)
         return
-    from runtime.worker import run_beat
+    from runtime.celeryapp.launch import run_beat
 
     _export(options, "beat")
     raise click.exceptions.Exit(run_beat(celery_app(plan), plan.beat_options, loglevel))
@@ -73,6 +73,6 @@ def _print_command(options: CliOptions, argv: tuple[str, ...]) -> None:
 
 
 def _export(options: CliOptions, pool: str) -> None:
-    """Pool processes (and any `celery -A runtime.app` they start) see the same config."""
+    """Pool processes (and any `celery -A runtime.celeryapp.app` they start) see the same config."""
     os.environ["AIR_CONFIG_DIR"] = str(options.config_dir.resolve())
     os.environ["AIR_POOL"] = pool

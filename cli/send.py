@@ -12,7 +12,7 @@ import click
 from cli import exit_codes
 from cli.common import as_json_arg, celery_app, pick, ping_broker, plan_or_fail
 from cli.options import CliOptions, config_option, pass_options
-from runtime.errors import AirError
+from runtime.config.errors import AirError
 
 EPILOG = """\b
 Examples:

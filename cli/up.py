@@ -12,10 +12,10 @@ import click
 
 from cli.common import echo_table, pick, plan_or_fail, redact
 from cli.options import CliOptions, config_option, pass_options
-from runtime import embedded
-from runtime.errors import BrokerUnreachable
-from runtime.plan import Plan
-from runtime.supervisor import Child, Supervisor
+from runtime.compiler.plan import Plan
+from runtime.config.errors import BrokerUnreachable
+from runtime.process import embedded
+from runtime.process.supervisor import Child, Supervisor
 
 EPILOG = """\b
 Examples:

@@ -8,8 +8,8 @@ import click
 
 from cli import exit_codes
 from cli.options import CliOptions, config_option, pass_options
-from runtime.reporters import REPORTERS
-from runtime.validate import validate as run_validation
+from runtime.config.reporters import REPORTERS
+from runtime.config.validate import validate as run_validation
 
 EPILOG = """\b
 Examples:
@@ -58,10 +58,10 @@ def validate(options: CliOptions, output_format: str, strict: bool) -> None:
 def execute(opts: ValidateOptions) -> int:
     result = run_validation(opts.cli.config_dir)
     if opts.strict and result.report.ok:
-        from runtime import catalogue
-        from runtime.compile import compile_plan
+        from runtime.celeryapp import strict
+        from runtime.compiler.compile import compile_plan
 
-        result.report.extend(catalogue.diagnostics(result, compile_plan(result.config)))
+        result.report.extend(strict.diagnostics(result, compile_plan(result.config)))
     if opts.format != "text" or opts.cli.verbosity > 0 or not result.report.ok:
         text = REPORTERS[opts.format](result.report, color=opts.cli.color)
         click.echo(text, nl=False, color=opts.cli.color)  # click strips ANSI on a pipe otherwise

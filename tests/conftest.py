@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from runtime.embedded import RedisServer, find_redis_server, free_port
+from runtime.process.embedded import RedisServer, find_redis_server, free_port
 from tests.database import (  # noqa: F401 - fixtures for every test directory
     backend,
     db,

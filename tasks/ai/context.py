@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 
 from tasks import store
-from tasks.ai.provider import ContactProfile, MeetingInfo, Touch
+from tasks.ai.inputs import ContactProfile, MeetingInfo, Touch
 from tasks.ai.settings import AISettings
 from tasks.ai.text import clean_body, truncate
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from tasks.ai import analysis_local as nlp
 from tasks.ai import lexicon
-from tasks.ai.provider import PURPOSES, ContactProfile, MeetingInfo, Touch
+from tasks.ai.inputs import PURPOSES, ContactProfile, MeetingInfo, Touch
 
 # Analysis lives in analysis_local.py; here are the provider class and its writing, filled with
 # what the analysis extracts from the stored history. No clock and no chance: the same input

@@ -9,7 +9,8 @@ from celery import shared_task
 
 from tasks import store
 from tasks.ai import context
-from tasks.ai.provider import PURPOSES, Provider, open_provider
+from tasks.ai.inputs import PURPOSES
+from tasks.ai.provider import Provider, open_provider
 from tasks.ai.settings import AISettings
 from tasks.errors import PermanentError
 

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import httpx
 import structlog
 
-from tasks.ai.provider import PURPOSES, ContactProfile, MeetingInfo, Touch
+from tasks.ai.inputs import PURPOSES, ContactProfile, MeetingInfo, Touch
 from tasks.ai.results import (
     MalformedResult,
     check_analysis,

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 import structlog
 from celery import shared_task
 
-from runtime.units import parse_duration
+from runtime.config.units import parse_duration
 from tasks import store
 from tasks.data.settings import DataSettings
 from tasks.data.transient import transient_database

@@ -20,8 +20,8 @@ import redis
 import structlog
 from celery import shared_task
 
-from runtime.deadletter import DeadLetterStore
-from runtime.units import format_duration, parse_duration
+from runtime.broker.deadletter import DeadLetterStore
+from runtime.config.units import format_duration, parse_duration
 from tasks import store
 from tasks.data.transient import transient_database
 from tasks.errors import TransientError

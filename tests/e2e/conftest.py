@@ -17,8 +17,8 @@ import pytest
 import redis
 import yaml
 
-from runtime.embedded import RedisServer
-from runtime.validate import load_plan
+from runtime.compiler.compile import load_plan
+from runtime.process.embedded import RedisServer
 from tests.conftest import REPO
 from tests.waiting import wait_until
 
@@ -111,7 +111,7 @@ class Platform:
         )
 
     def app(self) -> Any:
-        from runtime.app import create_app
+        from runtime.celeryapp.app import create_app
 
         plan, _ = load_plan(self.config_dir)
         app = create_app(plan)

@@ -2,7 +2,7 @@
 
 kombu 5.7's Redis transport raises AttributeError when Celery closes the channel of a lost
 connection with unacknowledged messages, and Celery exits on it ("Unrecoverable error");
-runtime/transport.py turns that into the connection error the close path ignores.
+runtime/broker/transport.py turns that into the connection error the close path ignores.
 """
 
 from __future__ import annotations

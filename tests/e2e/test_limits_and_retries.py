@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from celery.exceptions import TimeLimitExceeded
 
-from runtime.deadletter import DeadLetterStore
+from runtime.broker.deadletter import DeadLetterStore
 from tests.e2e.conftest import Platform, events, queues_config
 from tests.waiting import wait_until
 

@@ -15,7 +15,7 @@ import psutil
 import pytest
 import sqlalchemy as sa
 
-from runtime.embedded import answers, free_port
+from runtime.process.embedded import answers, free_port
 from tasks import store
 from tasks.store import tables
 from tests.conftest import REPO
@@ -64,8 +64,8 @@ def shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[st
 
 
 def _app() -> Any:
-    from runtime.app import create_app
-    from runtime.validate import load_plan
+    from runtime.celeryapp.app import create_app
+    from runtime.compiler.compile import load_plan
 
     return create_app(load_plan(REPO / "config")[0])
 

@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from runtime.deadletter import DeadLetterStore
+from runtime.broker.deadletter import DeadLetterStore
 from tests.e2e.conftest import Platform, events, queues_config
 from tests.waiting import wait_until
 

@@ -10,7 +10,7 @@ import psutil
 import pytest
 from celery import Celery
 
-from runtime.embedded import answers, free_port
+from runtime.process.embedded import answers, free_port
 from tests.e2e.conftest import AIR, Platform, ping, queues_config
 from tests.waiting import wait_until
 

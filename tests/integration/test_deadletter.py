@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from runtime import deadletter
-from runtime.deadletter import DeadLetter, DeadLetterStore
-from runtime.embedded import RedisServer, answers, find_redis_server, free_port, is_loopback
+from runtime.broker import deadletter
+from runtime.broker.deadletter import DeadLetter, DeadLetterStore
+from runtime.process.embedded import RedisServer, answers, find_redis_server, free_port, is_loopback
 
 
 @pytest.fixture

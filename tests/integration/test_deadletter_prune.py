@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 import redis
 
-from runtime.deadletter import DeadLetter, DeadLetterStore
+from runtime.broker.deadletter import DeadLetter, DeadLetterStore
 
 
 @pytest.fixture

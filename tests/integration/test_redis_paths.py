@@ -1,9 +1,9 @@
 """air's Redis transport and result backend, against a real redis-server.
 
-runtime/transport.py shares one client object per broker channel; runtime/result_backend.py
-stores a result in one atomic script. Both must behave exactly as Celery's own do for everything
-a user can observe: messages delivered and acknowledged, results readable, published to waiters,
-expiring on time, and a stored SUCCESS never overwritten.
+runtime/broker/transport.py shares one client object per broker channel;
+runtime/broker/result_backend.py stores a result in one atomic script. Both must behave exactly
+as Celery's own do for everything a user can observe: messages delivered and acknowledged,
+results readable, published to waiters, expiring on time, and a stored SUCCESS never overwritten.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import redis
 from celery import Celery, states
 from kombu import Connection
 
-from runtime.app import create_app
-from runtime.result_backend import RedisResultBackend
-from runtime.transport import Transport
-from runtime.validate import load_plan
+from runtime.broker.result_backend import RedisResultBackend
+from runtime.broker.transport import Transport
+from runtime.celeryapp.app import create_app
+from runtime.compiler.compile import load_plan
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def connection(redis_url: str) -> Iterator[Connection]:
-    with Connection(redis_url, transport="runtime.transport:Transport") as conn:
+    with Connection(redis_url, transport="runtime.broker.transport:Transport") as conn:
         yield conn
 
 
@@ -100,8 +100,8 @@ def test_messages_are_delivered_tracked_and_acknowledged(
 
 def test_the_compiled_plan_selects_the_transport_for_redis_urls_only(tmp_path: Path) -> None:
     plan, _ = load_plan(REPO / "config")
-    assert plan.celery["broker_transport"] == "runtime.transport:Transport"
-    assert plan.result_backend_class == "runtime.result_backend:RedisResultBackend"
+    assert plan.celery["broker_transport"] == "runtime.broker.transport:Transport"
+    assert plan.result_backend_class == "runtime.broker.result_backend:RedisResultBackend"
 
     config = (REPO / "config" / "queues.yaml").read_text()
     (tmp_path / "queues.yaml").write_text(
@@ -127,7 +127,7 @@ def backend(redis_url: str) -> Iterator[RedisResultBackend]:
         result_expires=600,
         result_failure_expires=3600,
     )
-    app.backend_cls = "runtime.result_backend:RedisResultBackend"
+    app.backend_cls = "runtime.broker.result_backend:RedisResultBackend"
     instance = app.backend
     assert isinstance(instance, RedisResultBackend)
     yield instance

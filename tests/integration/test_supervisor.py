@@ -13,8 +13,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from runtime import supervisor
-from runtime.supervisor import Child, Supervisor
+from runtime.process import supervisor
+from runtime.process.supervisor import Child, Supervisor
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(60)

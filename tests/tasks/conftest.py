@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from runtime.app import create_app
-from runtime.validate import load_plan
+from runtime.celeryapp.app import create_app
+from runtime.compiler.compile import load_plan
 from tests.conftest import REPO
 
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from runtime.deadletter import DeadLetter, DeadLetterStore
-from runtime.embedded import free_port
+from runtime.broker.deadletter import DeadLetter, DeadLetterStore
+from runtime.process.embedded import free_port
 from tasks import store
 from tasks.store.engine import ENV_VAR
 from tasks.store.tables import metadata

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, unquote_plus
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from runtime.embedded import free_port
+from runtime.process.embedded import free_port
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tasks.ai import analysis_local as nlp
+from tasks.ai.inputs import PURPOSES, ContactProfile, MeetingInfo, Touch
 from tasks.ai.local import LocalProvider
-from tasks.ai.provider import PURPOSES, ContactProfile, MeetingInfo, Touch
 from tasks.ai.results import check_analysis, check_interests
 from tasks.ai.text import clean_body, sentences
 

@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 import tasks.ai  # noqa: F401  registers the ai.* tasks (until tasks/__init__ imports it)
-from runtime.deadletter import DeadLetterStore
-from runtime.embedded import free_port
+from runtime.broker.deadletter import DeadLetterStore
+from runtime.process.embedded import free_port
 from tasks import store
 from tasks.ai.openai_compat import parse_json_reply
 from tasks.ai.results import MalformedResult, check_analysis, check_interests

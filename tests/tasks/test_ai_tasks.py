@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 import tasks.ai  # noqa: F401  registers the ai.* tasks (until tasks/__init__ imports it)
-from runtime.deadletter import DeadLetterStore
+from runtime.broker.deadletter import DeadLetterStore
 from tasks import store
 from tasks.errors import PermanentError
 from tasks.store.tables import interactions

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from runtime.deadletter import DeadLetterStore
+from runtime.broker.deadletter import DeadLetterStore
 from tasks import store
 from tasks.auth.cleanup import cleanup_states
 from tasks.store.tables import oauth_states

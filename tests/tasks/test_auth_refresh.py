@@ -11,8 +11,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from runtime.deadletter import DeadLetterStore
-from runtime.embedded import free_port
+from runtime.broker.deadletter import DeadLetterStore
+from runtime.process.embedded import free_port
 from tasks import store
 from tasks.auth.grant import GrantError, basic_credentials, parse_response
 from tasks.auth.refresh import AuthSettings, refresh_due, refresh_one

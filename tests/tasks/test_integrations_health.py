@@ -14,7 +14,7 @@ import pytest
 import redis
 import sqlalchemy as sa
 
-from runtime.embedded import free_port
+from runtime.process.embedded import free_port
 from tasks import store
 from tasks.errors import PermanentError
 from tasks.integrations import HEALTH_PREFIX, HealthSettings, check_integrations

@@ -9,7 +9,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from runtime.deadletter import DeadLetterStore
+from runtime.broker.deadletter import DeadLetterStore
 from tasks import store
 from tasks.errors import PermanentError
 from tasks.notify.alerts import deliver_alert, open_alert

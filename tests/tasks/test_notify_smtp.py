@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from runtime.embedded import free_port
+from runtime.process.embedded import free_port
 from tasks.notify.errors import DeliveryError
 from tasks.notify.settings import NotifySettings
 from tasks.notify.smtp import send_email

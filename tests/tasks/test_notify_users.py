@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from runtime.deadletter import DeadLetterStore
+from runtime.broker.deadletter import DeadLetterStore
 from tasks import store
 from tasks.errors import PermanentError
 from tasks.notify.users import queue

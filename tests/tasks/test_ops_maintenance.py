@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from runtime.deadletter import DeadLetter, DeadLetterStore
-from runtime.embedded import free_port
+from runtime.broker.deadletter import DeadLetter, DeadLetterStore
+from runtime.process.embedded import free_port
 from tasks import store
 from tasks.errors import TransientError
 from tasks.ops.maintenance import MaintenanceSettings, prune_dead_letters

@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from runtime import beat, cron
-from runtime.beat import CronSchedule, EverySchedule
-from runtime.validate import load_plan
+from runtime.celeryapp import beat
+from runtime.celeryapp.beat import CronSchedule, EverySchedule
+from runtime.compiler.compile import load_plan
+from runtime.config import cron
 
 
 class FixedCron(CronSchedule):

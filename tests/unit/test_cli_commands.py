@@ -15,7 +15,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from cli.main import cli, main
-from runtime.validate import load_plan
+from runtime.compiler.compile import load_plan
 from tests.conftest import REPO
 
 SHIPPED = REPO / "config"

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from runtime.plan import Plan
-from runtime.validate import load_plan
+from runtime.compiler.compile import load_plan
+from runtime.compiler.plan import Plan
 from tests.conftest import REPO
 
 SHIPPED = REPO / "config"
@@ -323,7 +323,7 @@ def test_shipped_worker_argv(shipped: Plan, pool: str) -> None:
     queue, concurrency, per_child = SHIPPED_POOLS[pool]
     argv = shipped.workers[pool].argv
 
-    assert argv[:4] == ("celery", "-A", "runtime.app", "worker")
+    assert argv[:4] == ("celery", "-A", "runtime.celeryapp.app", "worker")
     assert flag(argv, "--hostname") == f"{pool}@%h"
     assert flag(argv, "--queues") == queue
     assert flag(argv, "--concurrency") == str(concurrency)
@@ -471,7 +471,7 @@ def test_the_plan_is_plain_json(shipped: Plan, tmp_path: Path) -> None:
 def test_compile_and_validate_import_no_celery() -> None:
     """A fresh interpreter, because this one has long imported Celery for other tests."""
     code = (
-        "import sys, runtime.compile, runtime.validate\n"
+        "import sys, runtime.compiler.compile, runtime.config.validate\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('celery', 'kombu'))\n"
         "assert not loaded, loaded\n"
     )

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from runtime import cron
+from runtime.config import cron
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

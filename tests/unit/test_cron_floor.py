@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from runtime import cron
+from runtime.config import cron
 
 EXPRESSIONS = [
     "*/5 * * * *",

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from cli.main import COMMANDS
-from runtime.diagnostics import CODES
+from runtime.config.diagnostics import CODES
 
 REPO = Path(__file__).resolve().parents[2]
 

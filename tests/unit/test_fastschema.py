@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from runtime import fastschema
-from runtime.schema import load_schema
-from runtime.source import load_file
+from runtime.config import fastschema
+from runtime.config.schema import load_schema
+from runtime.config.source import load_file
 
 REPO = Path(__file__).resolve().parents[2]
 KINDS = ("queues", "schedules")

@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runtime.diagnostics import CODES, Diagnostic, Report, Severity
-from runtime.reporters import REPORTERS
-from runtime.source import load_bytes
-from runtime.validate import display_path, validate
+from runtime.config.diagnostics import CODES, Diagnostic, Report, Severity
+from runtime.config.reporters import REPORTERS
+from runtime.config.source import load_bytes
+from runtime.config.validate import display_path, validate
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CASES = REPO_ROOT / "tests" / "cases"

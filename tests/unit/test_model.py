@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from runtime import defaults
-from runtime.model import Config, Origin, RetryPolicy, build
-from runtime.source import load_bytes
-from runtime.units import Rate
+from runtime.config import defaults
+from runtime.config.model import Config, Origin, RetryPolicy, build
+from runtime.config.source import load_bytes
+from runtime.config.units import Rate
 
 
 def model(queues: str, schedules: str = "version: 1\n") -> Config:

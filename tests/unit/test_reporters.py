@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from runtime.diagnostics import Diagnostic, Report, Severity
-from runtime.reporters import REPORTERS, render_github, render_json, render_text, summary
+from runtime.config.diagnostics import Diagnostic, Report, Severity
+from runtime.config.reporters import REPORTERS, render_github, render_json, render_text, summary
 
 
 def report(*diagnostics: Diagnostic) -> Report:

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from runtime import defaults, units
-from runtime.schema import SCHEMAS, load_schema
+from runtime.config import defaults, units
+from runtime.config.schema import SCHEMAS, load_schema
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KINDS = sorted(SCHEMAS)
@@ -179,5 +179,6 @@ def test_shipped_config_points_editors_at_the_schema(name: str) -> None:
     match = re.fullmatch(r"# yaml-language-server: \$schema=(\S+)", first)
     assert match, first
     target = (REPO_ROOT / "config" / match.group(1)).resolve()
-    assert target == (REPO_ROOT / "runtime" / "schemas" / name.replace(".yaml", ".schema.json"))
+    schemas = REPO_ROOT / "runtime" / "config" / "schemas"
+    assert target == schemas / name.replace(".yaml", ".schema.json")
     assert target.is_file()

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from runtime.diagnostics import Severity
-from runtime.source import MAX_ALIAS_NODES, Document, Mark, load_bytes, load_file
+from runtime.config.diagnostics import Severity
+from runtime.config.source import MAX_ALIAS_NODES, Document, Mark, load_bytes, load_file
 
 
 def load(text: str | bytes, env: dict[str, str] | None = None) -> Document:

@@ -7,9 +7,9 @@ import random
 
 import pytest
 
-from runtime import backoff
-from runtime.plan import RetryPlan
-from runtime.task import PolicyError, resolve_exception, retry_delay
+from runtime.celeryapp.task import PolicyError, resolve_exception, retry_delay
+from runtime.compiler.plan import RetryPlan
+from runtime.config import backoff
 
 # --- resolve_exception ---------------------------------------------------------------------------
 

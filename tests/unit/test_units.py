@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from runtime.units import (
+from runtime.config.units import (
     Rate,
     format_duration,
     parse_duration,

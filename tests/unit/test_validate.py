@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from runtime.diagnostics import Severity
-from runtime.validate import Validation, display_path, validate
+from runtime.config.diagnostics import Severity
+from runtime.config.validate import Validation, display_path, validate
 
 WriteConfig = Callable[..., Path]
 

@@ -16,8 +16,8 @@ attempt is a connection error instead, which the close path expects and ignores;
 stay in Redis's unacked index and come back after the visibility timeout, as for any worker
 lost mid-task. The worker reconnects and carries on.
 
-Used for `redis://` brokers (runtime/compile.py); `rediss://` and `redis+socket://` URLs keep
-kombu's own transport.
+Used for `redis://` brokers (runtime/compiler/compile.py); `rediss://` and `redis+socket://`
+URLs keep kombu's own transport.
 """
 
 from __future__ import annotations

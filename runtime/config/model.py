@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from runtime import backoff, defaults
-from runtime import pointer as ptr
-from runtime.units import Rate, parse_duration, parse_rate, parse_size_kib
+from runtime.config import backoff, defaults
+from runtime.config import pointer as ptr
+from runtime.config.units import Rate, parse_duration, parse_rate, parse_size_kib
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,17 +6,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from runtime import defaults, rules, schema
-from runtime import pointer as ptr
-from runtime.diagnostics import Diagnostic, Report
-from runtime.errors import ConfigError, UsageError
-from runtime.model import Config, build
-from runtime.source import Document, load_file
-
-if TYPE_CHECKING:
-    from runtime.plan import Plan
+from runtime.config import defaults, rules, schema
+from runtime.config import pointer as ptr
+from runtime.config.diagnostics import Diagnostic, Report
+from runtime.config.errors import ConfigError, UsageError
+from runtime.config.model import Config, build
+from runtime.config.source import Document, load_file
 
 KINDS = {"queues": defaults.QUEUES_FILE, "schedules": defaults.SCHEDULES_FILE}
 
@@ -60,18 +56,6 @@ def validate(config_dir: Path, env: Mapping[str, str] | None = None) -> Validati
         by_file = {doc.path: doc for doc in docs.values()}
         report.extend(d for d in rules.check(config, by_file) if not _shadowed(d, schema_errors))
     return Validation(report, config, docs)
-
-
-def load_plan(config_dir: Path, env: Mapping[str, str] | None = None) -> tuple[Plan, Validation]:
-    """Validate and compile; raise when the config cannot be used. Warnings pass through."""
-    result = validate(config_dir, env)
-    if result.unreadable:
-        raise InvalidConfig(result, usage=True)
-    if not result.report.ok:
-        raise InvalidConfig(result)
-    from runtime.compile import compile_plan  # not needed by `air validate`
-
-    return compile_plan(result.config), result
 
 
 class InvalidConfig(ConfigError):

@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
-from runtime import pointer as ptr
-from runtime.diagnostics import Diagnostic, Severity
+from runtime.config import pointer as ptr
+from runtime.config.diagnostics import Diagnostic, Severity
 
 # Aliases may re-visit at most this many nodes per file: far beyond any real config's use of
 # anchors and merge keys, and reached in milliseconds by a "billion laughs" document.

@@ -8,7 +8,7 @@ result. Here one Lua script does the check and the write on the server: one roun
 window. The rule is the same as Celery's: a stored SUCCESS is never overwritten.
 
 The script reads the stored status with Redis's built-in cjson, which air's JSON-only result
-serializer makes possible (runtime/compile.py); a value it cannot decode is overwritten, as
+serializer makes possible (runtime/compiler/compile.py); a value it cannot decode is overwritten, as
 Celery would overwrite any state but SUCCESS.
 """
 

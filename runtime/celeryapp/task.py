@@ -9,8 +9,8 @@ from typing import Any
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from runtime import backoff
-from runtime.plan import RetryPlan, TaskPlan
+from runtime.compiler.plan import RetryPlan, TaskPlan
+from runtime.config import backoff
 
 
 class PolicyError(RuntimeError):

@@ -6,20 +6,26 @@ on Redis; the comments say which.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from runtime.model import Config, Pool, Schedule, Task
-from runtime.plan import Plan, QueuePlan, RetryPlan, ScheduleEntry, TaskPlan, WorkerPlan
-from runtime.units import redis_priority
+from runtime.compiler.plan import Plan, QueuePlan, RetryPlan, ScheduleEntry, TaskPlan, WorkerPlan
+from runtime.config.model import Config, Pool, Schedule, Task
+from runtime.config.units import redis_priority
+from runtime.config.validate import InvalidConfig, Validation, validate
 
-APP = "runtime.app"  # the module `celery -A` loads; it builds the app from this same plan
+APP = "runtime.celeryapp.app"  # the module `celery -A` loads; it builds the app from this same plan
 
 # kombu's Redis transport keeps one list per priority step; its default [0, 3, 6, 9] folds
 # ten priorities into four buckets. Ten steps keep every air priority distinct.
 PRIORITY_STEPS = list(range(10))
 
-BEAT_OPTIONS: dict[str, object] = {"scheduler": "runtime.beat:RedisScheduler", "loglevel": "INFO"}
+BEAT_OPTIONS: dict[str, object] = {
+    "scheduler": "runtime.celeryapp.beat:RedisScheduler",
+    "loglevel": "INFO",
+}
 _BEAT_FLAGS = {"scheduler": "--scheduler", "loglevel": "--loglevel"}
 
 NOTES = (
@@ -38,10 +44,11 @@ NOTES = (
     "One message is reserved per worker process (prefetch multiplier 1 unless a pool sets more), "
     "so a backlog of low-priority work never sits in front of urgent work.",
     "Monitoring: task events are on for every pool unless it sets task_events: false; they are "
-    "published in batches, at most 0.1 s late (runtime/consumer.py). Workers log at WARNING "
-    "unless started with --loglevel (air up uses INFO).",
-    "Redis: one client object per broker channel (runtime/transport.py); each result is stored "
-    "in one atomic round trip that never overwrites a SUCCESS (runtime/result_backend.py).",
+    "published in batches, at most 0.1 s late (runtime/celeryapp/consumer.py). Workers log at "
+    "WARNING unless started with --loglevel (air up uses INFO).",
+    "Redis: one client object per broker channel (runtime/broker/transport.py); each result is "
+    "stored in one atomic round trip that never overwrites a SUCCESS "
+    "(runtime/broker/result_backend.py).",
 )
 
 
@@ -128,14 +135,14 @@ def _celery_settings(
         "task_reject_on_worker_lost": True,
         "task_retry_on_worker_lost": True,
         # Task events are switched on per pool (`task_events`, default on): they feed monitoring
-        # and, published in batches (runtime/consumer.py), cost about 5 % of a worker's no-op
-        # throughput (docs/benchmarks.md).
+        # and, published in batches (runtime/celeryapp/consumer.py), cost about 5 % of a
+        # worker's no-op throughput (docs/benchmarks.md).
         # task_track_started, result_extended and task_send_sent_event stay off: each costs
         # every task a Redis write or publish, and nothing in air reads them.
         "worker_send_task_events": False,
         "worker_prefetch_multiplier": 1,
-        # Publishes task events in batches (runtime/consumer.py).
-        "worker_consumer": "runtime.consumer:AirConsumer",
+        # Publishes task events in batches (runtime/celeryapp/consumer.py).
+        "worker_consumer": "runtime.celeryapp.consumer:AirConsumer",
         # On a lost broker connection, unacknowledged running tasks are redelivered anyway; cancel
         # them rather than let them finish and run a second time.
         "worker_cancel_long_running_tasks_on_connection_loss": True,
@@ -165,16 +172,16 @@ def _celery_settings(
 
 
 def _result_backend_class(url: str) -> str | None:
-    """Redis result backends use air's single-round-trip store (runtime/result_backend.py)."""
+    """Redis result backends use air's one-round-trip store (runtime/broker/result_backend.py)."""
     if urlsplit(url).scheme in ("redis", "rediss"):
-        return "runtime.result_backend:RedisResultBackend"
+        return "runtime.broker.result_backend:RedisResultBackend"
     return None
 
 
 def _transport(url: str) -> dict[str, str]:
-    """redis:// brokers use air's subclass of kombu's Redis transport (runtime/transport.py)."""
+    """redis:// brokers use air's kombu Redis transport subclass (runtime/broker/transport.py)."""
     if urlsplit(url).scheme == "redis":
-        return {"broker_transport": "runtime.transport:Transport"}
+        return {"broker_transport": "runtime.broker.transport:Transport"}
     return {}
 
 
@@ -284,3 +291,13 @@ def _schedule(schedule: Schedule, tasks: dict[str, TaskPlan], visibility: float)
         # timeout is redelivered, so no lock needs to outlive both.
         lock_ttl=visibility + (task.time_limit or 0),
     )
+
+
+def load_plan(config_dir: Path, env: Mapping[str, str] | None = None) -> tuple[Plan, Validation]:
+    """Validate and compile; raise when the config cannot be used. Warnings pass through."""
+    result = validate(config_dir, env)
+    if result.unreadable:
+        raise InvalidConfig(result, usage=True)
+    if not result.report.ok:
+        raise InvalidConfig(result)
+    return compile_plan(result.config), result

@@ -10,10 +10,10 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from runtime import fastschema, units
-from runtime import pointer as ptr
-from runtime.diagnostics import Diagnostic
-from runtime.source import Document
+from runtime.config import fastschema, units
+from runtime.config import pointer as ptr
+from runtime.config.diagnostics import Diagnostic
+from runtime.config.source import Document
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -42,7 +42,7 @@ _PATTERN_HINTS = {
 
 @cache
 def load_schema(kind: str) -> dict[str, Any]:
-    text = resources.files("runtime.schemas").joinpath(SCHEMAS[kind]).read_text("utf-8")
+    text = resources.files("runtime.config.schemas").joinpath(SCHEMAS[kind]).read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import redis
 
-from runtime.redis_values import text
+from runtime.broker.redis_values import text
 
 INDEX = "air:dead"  # sorted set: task id -> time of failure
 ENTRY = "air:dead:{}"  # JSON document per task id

@@ -1,5 +1,6 @@
-"""Beat for air: fire times from runtime.cron (the ones `air schedule` prints), per-entry time
-zones, `overlap: skip`, last-run times kept in Redis as JSON, and one beat per broker.
+"""Beat for air: fire times from runtime.config.cron (the ones `air schedule` prints),
+per-entry time zones, `overlap: skip`, last-run times kept in Redis as JSON, and one beat per
+broker.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from celery import states
 from celery.beat import ScheduleEntry, Scheduler
 from celery.schedules import BaseSchedule
 
-from runtime import cron
-from runtime.plan import Plan
-from runtime.plan import ScheduleEntry as PlannedEntry
-from runtime.redis_values import text
+from runtime.broker.redis_values import text
+from runtime.compiler.plan import Plan
+from runtime.compiler.plan import ScheduleEntry as PlannedEntry
+from runtime.config import cron
 
 logger = logging.getLogger("air.beat")
 

@@ -1,4 +1,4 @@
-"""The Celery app, built from the compiled plan. `celery -A runtime.app` loads it from here."""
+"""The Celery app, built from the compiled plan; `celery -A runtime.celeryapp.app` loads it."""
 
 from __future__ import annotations
 
@@ -10,17 +10,19 @@ from typing import Any
 from celery import Celery
 from kombu.entity import Queue
 
-from runtime import defaults, hooks
-from runtime.plan import Plan
-from runtime.reporters import render_text
-from runtime.validate import InvalidConfig, load_plan
+from runtime.celeryapp import hooks
+from runtime.compiler.compile import load_plan
+from runtime.compiler.plan import Plan
+from runtime.config import defaults
+from runtime.config.reporters import render_text
+from runtime.config.validate import InvalidConfig
 
 
 def create_app(plan: Plan) -> Celery:
     # Modules under `imports:` resolve from the working directory, as with `celery -A`.
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
-    app = Celery("air", task_cls="runtime.task:AirTask", set_as_current=True)
+    app = Celery("air", task_cls="runtime.celeryapp.task:AirTask", set_as_current=True)
     app.conf.update(plan.celery)
     if plan.result_backend_class:
         app.backend_cls = plan.result_backend_class
@@ -49,7 +51,7 @@ _app: list[Celery] = []
 
 
 def __getattr__(name: str) -> Any:
-    """`runtime.app.app` is built on first use, from AIR_CONFIG_DIR (default ./config)."""
+    """`runtime.celeryapp.app.app` is built on first use, from AIR_CONFIG_DIR (default ./config)."""
     if name in ("app", "celery"):
         if not _app:
             _app.append(_from_environment())

@@ -11,9 +11,9 @@ from typing import Any
 from celery import signals
 from celery.exceptions import TimeLimitExceeded, WorkerLostError
 
-from runtime import catalogue, logs
-from runtime.deadletter import DeadLetter, DeadLetterStore
-from runtime.plan import Plan
+from runtime.broker.deadletter import DeadLetter, DeadLetterStore
+from runtime.celeryapp import catalogue, logs
+from runtime.compiler.plan import Plan
 
 logger = logging.getLogger("air.worker")
 

@@ -8,7 +8,7 @@ from typing import Any
 from celery import Celery, concurrency
 from celery.utils.nodenames import default_nodename, host_format
 
-from runtime.plan import WorkerPlan
+from runtime.compiler.plan import WorkerPlan
 
 
 def run_worker(app: Celery, worker: WorkerPlan, loglevel: str | None = None) -> int:

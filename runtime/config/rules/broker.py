@@ -1,0 +1,57 @@
+"""Rules on the broker: URL schemes, and no plaintext password in committed YAML."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+from runtime.config.diagnostics import Diagnostic
+from runtime.config.rules.context import Context, has
+
+BROKER_SCHEMES = ("redis", "rediss", "redis+socket")
+
+
+def broker_url(ctx: Context) -> Iterator[Diagnostic]:
+    broker = ctx.config.broker
+    for key, url in (("url", broker.url), ("result_backend", broker.result_backend)):
+        origin = broker.origin.at(key)
+        if key == "result_backend" and not has(ctx, origin):
+            continue  # it defaults to the broker URL, checked just before
+        try:
+            scheme = urlsplit(url).scheme
+        except ValueError as exc:  # e.g. an unclosed '[' of an IPv6 host
+            yield ctx.error(
+                "AIR502",
+                f"broker.{key} is not a valid URL: {exc}",
+                origin,
+                hint="use redis://host:port/db, rediss:// for TLS, or redis+socket:///path",
+            )
+            continue
+        if scheme not in BROKER_SCHEMES:
+            yield ctx.error(
+                "AIR502",
+                f"broker.{key} '{_redact(url)}' uses scheme '{scheme}'; air runs on Redis",
+                origin,
+                hint="use redis://host:port/db, rediss:// for TLS, or redis+socket:///path",
+            )
+            continue
+        doc = ctx.docs[origin.file]
+        template = doc.templates.get(origin.pointer, url) if has(ctx, origin) else ""
+        try:
+            password = urlsplit(template).password
+        except ValueError:  # the template is no URL; the expanded value is, and was checked
+            password = None
+        if password and "${" not in password:
+            yield ctx.warning(
+                "AIR501",
+                f"broker.{key} holds a plaintext password",
+                origin,
+                hint="read it from the environment: redis://:${REDIS_PASSWORD}@host:6379/0",
+            )
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url
