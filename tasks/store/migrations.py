@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from tasks.store.coltypes import UTCDateTime, utcnow
-from tasks.store.engine import get_engine, transaction
-from tasks.store.tables import metadata
+from tasks.store.db.coltypes import UTCDateTime, utcnow
+from tasks.store.db.engine import get_engine, transaction
+from tasks.store.db.tables import metadata
 
 # pg_advisory_xact_lock key: "AIR" in ASCII. Released by the migration transaction's end.
 ADVISORY_LOCK_KEY = 0x414952

@@ -10,10 +10,10 @@ import threading
 
 import pytest
 import sqlalchemy as sa
+from tasks.store.migrations import MIGRATIONS, Migration, SchemaTooNew, schema_version
 
 from tasks import store
-from tasks.store.migrations import MIGRATIONS, Migration, SchemaTooNew, schema_version
-from tasks.store.tables import metadata
+from tasks.store.db.tables import metadata
 
 
 def versions(engine: sa.Engine) -> list[int]:

@@ -13,7 +13,14 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from tasks.store.coltypes import JSONDoc, UTCDateTime, created_column, fk_column, id_column, utcnow
+from tasks.store.db.coltypes import (
+    JSONDoc,
+    UTCDateTime,
+    created_column,
+    fk_column,
+    id_column,
+    utcnow,
+)
 
 # Named constraints, so a later migration can drop or alter them by name on both databases.
 metadata = sa.MetaData(
