@@ -2,7 +2,10 @@
 
 Use it as `with transaction() as conn: upsert_contact(conn, ...)`; every helper takes the
 connection of the caller's transaction first, so one task's writes commit or roll back together.
-Call `migrate()` once at process start.
+Call `migrate()` once at process start (Alembic revisions under `tasks/store/db/migrations`).
+
+The machinery lives in `tasks.store.db`, the per-entity queries in `tasks.store.queries`; this
+module re-exports both, so callers keep writing `store.upsert_contact(...)`.
 """
 
 from tasks.store.db.coltypes import utcnow
@@ -15,7 +18,7 @@ from tasks.store.db.engine import (
     transaction,
 )
 from tasks.store.db.housekeeping import purge_older_than, row_counts, vacuum_analyze
-from tasks.store.migrations import SchemaTooNew, current_version, migrate
+from tasks.store.db.migrate import MigrationError, SchemaTooNew, current_revision, migrate
 from tasks.store.queries.aggregates import (
     alert_counts,
     average_score,
@@ -135,6 +138,7 @@ from tasks.store.queries.tags import (
 from tasks.store.queries.users import ensure_user, find_user, get_user, list_users, user_data_counts
 
 __all__ = [
+    "MigrationError",
     "SchemaTooNew",
     "active_contact_ids",
     "activity_by_contact",
@@ -152,7 +156,7 @@ __all__ = [
     "counts_by_kind",
     "create_engine",
     "create_oauth_state",
-    "current_version",
+    "current_revision",
     "database_url",
     "delete_contacts",
     "delete_expired_oauth_states",

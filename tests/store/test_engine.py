@@ -25,7 +25,7 @@ def test_default_is_sqlite_under_dot_air_in_the_working_directory(
     assert Path(url.database or "") == tmp_path / DEFAULT_SQLITE_PATH
     store.dispose_engine()
     try:
-        assert store.migrate() == [1]
+        assert store.migrate() == ["0001"]
     finally:
         store.dispose_engine()
     assert (tmp_path / ".air" / "air.db").is_file()

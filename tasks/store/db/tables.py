@@ -1,4 +1,4 @@
-"""The AIR schema as SQLAlchemy Core tables: always the latest version (migrations.py builds it).
+"""The AIR schema as SQLAlchemy Core tables: always the latest version (the revisions build it).
 
 Core rather than the ORM: tasks do set-based work (idempotent inserts, bulk tag/merge/delete,
 aggregates) inside one explicit transaction each, and Core states that directly. There is no
