@@ -15,6 +15,8 @@ record could only disagree with it), and the upgrade continues from there.
 
 from __future__ import annotations
 
+import io
+from argparse import Namespace
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,7 +49,8 @@ class SchemaTooNew(MigrationError):
 
 def alembic_config(connection: sa.Connection | None = None, **attributes: Any) -> Config:
     """An in-memory Alembic config for the store's revisions, bound to `connection` if given."""
-    config = Config()
+    # Quiet: air prints its own messages, never Alembic's.
+    config = Config(stdout=io.StringIO(), cmd_opts=Namespace(quiet=True))
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes.update(attributes, connection=connection)
     return config
@@ -94,7 +97,8 @@ def legacy_version(conn: sa.Connection) -> int | None:
     """The pre-Alembic `schema_version` of a database not yet upgraded, else None."""
     if not sa.inspect(conn).has_table(LEGACY_TABLE):
         return None
-    return conn.scalar(sa.text(f"SELECT max(version) FROM {LEGACY_TABLE}"))
+    version = conn.scalar(sa.text(f"SELECT max(version) FROM {LEGACY_TABLE}"))
+    return None if version is None else int(version)
 
 
 def history() -> list[Script]:

@@ -1,4 +1,4 @@
-"""${message.capitalize()}.
+"""${message[:1].upper() + message[1:]}.
 
 Revision ${up_revision}, after ${down_revision | comma,n}. Frozen once released: spell out
 columns and types here instead of importing tables.py, which always describes the latest schema.

@@ -1,8 +1,9 @@
-"""Create the AIR schema: the tables the pre-Alembic runner's migration 1 built.
+"""Create the AIR schema.
 
-Revision 0001, the first. Frozen: it spells out every column rather than importing tables.py,
-which describes the latest schema and moves on. Timestamps are naive UTC `DateTime` (the store's
-UTCDateTime converts at the edge); documents are JSON on SQLite, JSONB on PostgreSQL.
+Revision 0001, the first: the tables the pre-Alembic runner's migration 1 built. Frozen: it
+spells out every column rather than importing tables.py, which describes the latest schema and
+moves on. Timestamps are naive UTC `DateTime` (the store's UTCDateTime converts at the edge);
+documents are JSON on SQLite, JSONB on PostgreSQL.
 """
 
 from __future__ import annotations
