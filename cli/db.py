@@ -60,9 +60,11 @@ def upgrade(target: str) -> None:
 @click.option("--check", is_flag=True, help="Exit 1 unless the database is at the head revision.")
 def current(check: bool) -> None:
     """Show the database's revision."""
-    with _engine() as engine, engine.connect() as conn:
-        now = migrations.current_revision(conn)
-        legacy = migrations.legacy_version(conn) if now is None else None
+    now, legacy = None, None
+    if not _missing_sqlite_file():  # a look must not create the file
+        with _engine() as engine, engine.connect() as conn:
+            now = migrations.current_revision(conn)
+            legacy = migrations.legacy_version(conn) if now is None else None
     if legacy is not None:
         click.echo(f"none: pre-Alembic schema_version {legacy} (`air db upgrade` adopts it)")
     elif now is None:
@@ -104,6 +106,13 @@ def revision(message: str, autogenerate: bool) -> None:
     except ValueError:
         shown = path
     click.echo(f"wrote {shown}: review it, then run `air db upgrade`")
+
+
+def _missing_sqlite_file() -> bool:
+    with _errors() as url:
+        path = url.database or ""
+        return url.get_backend_name() == "sqlite" and path not in ("", ":memory:") and not (
+            path.startswith("file:") or Path(path).exists())
 
 
 def _describe(revision: str | None) -> str:

@@ -17,6 +17,7 @@ from cli.main import main
 from runtime.process.embedded import free_port
 from tasks import store
 from tasks.store.db import migrate as migrations
+from tasks.store.db.engine import ENV_VAR
 from tests.store.test_legacy_upgrade import build_legacy
 
 AIR = Path(sys.executable).with_name("air")
@@ -69,7 +70,7 @@ def test_an_unreachable_database_is_one_line_with_the_password_hidden(
     command: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     port = free_port()
-    monkeypatch.setenv(store.db.engine.ENV_VAR, f"postgresql://air:s3cret@127.0.0.1:{port}/air")
+    monkeypatch.setenv(ENV_VAR, f"postgresql://air:s3cret@127.0.0.1:{port}/air")
     code, out, err = air("db", command)
     assert (code, out) == (exit_codes.DATABASE_UNREACHABLE, "")
     first, hint = err.splitlines()
@@ -85,7 +86,7 @@ def test_an_unreachable_database_is_one_line_with_the_password_hidden(
 ])
 def test_a_bad_url_is_a_usage_error(url: str, problem: str, monkeypatch: pytest.MonkeyPatch
                                     ) -> None:
-    monkeypatch.setenv(store.db.engine.ENV_VAR, url)
+    monkeypatch.setenv(ENV_VAR, url)
     code, out, err = air("db", "upgrade")
     assert (code, out) == (exit_codes.USAGE_ERROR, "")
     assert err.startswith(f"error: {problem}") and len(err.splitlines()) == 2
@@ -130,3 +131,13 @@ def test_revision_writes_the_next_file_and_autogenerate_finds_no_change(
     assert store.migrate() == ["0002"]
     with store.get_engine().connect() as conn:
         assert sa.inspect(conn).has_table("alembic_version")
+
+
+def test_current_on_a_missing_sqlite_file_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "not-yet" / "air.db"
+    monkeypatch.setenv(ENV_VAR, f"sqlite+pysqlite:///{target}")
+    assert air("db", "current") == (
+        0, "none: never migrated (`air db upgrade` creates the schema)\n", "")
+    assert not target.parent.exists()
