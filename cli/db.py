@@ -111,8 +111,11 @@ def revision(message: str, autogenerate: bool) -> None:
 def _missing_sqlite_file() -> bool:
     with _errors() as url:
         path = url.database or ""
-        return url.get_backend_name() == "sqlite" and path not in ("", ":memory:") and not (
-            path.startswith("file:") or Path(path).exists())
+        return (
+            url.get_backend_name() == "sqlite"
+            and path not in ("", ":memory:")
+            and not (path.startswith("file:") or Path(path).exists())
+        )
 
 
 def _describe(revision: str | None) -> str:
@@ -131,8 +134,10 @@ def _engine() -> Iterator[sa.Engine]:
         try:
             engine = create_engine(url)
         except (sa.exc.NoSuchModuleError, ModuleNotFoundError) as exc:
-            raise UsageError(f"{ENV_VAR}: no driver for {url.drivername!r} ({exc})",
-                             hint="air supports postgresql:// and sqlite://") from None
+            raise UsageError(
+                f"{ENV_VAR}: no driver for {url.drivername!r} ({exc})",
+                hint="air supports postgresql:// and sqlite://",
+            ) from None
         try:
             yield engine
         finally:
@@ -145,16 +150,19 @@ def _errors() -> Iterator[sa.URL]:
     try:
         url = database_url()
     except (sa.exc.ArgumentError, ValueError) as exc:
-        raise UsageError(f"{ENV_VAR} is not a database URL: {exc}",
-                         hint="e.g. postgresql://user@host/db or sqlite:////path/air.db") from None
+        raise UsageError(
+            f"{ENV_VAR} is not a database URL: {exc}",
+            hint="e.g. postgresql://user@host/db or sqlite:////path/air.db",
+        ) from None
     shown = url.render_as_string(hide_password=True)
     try:
         yield url
     except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
         cause = str(exc.orig or exc).strip().splitlines()[0]
-        raise DatabaseUnreachable(f"database unreachable at {shown}: {cause}",
-                                  hint=f"check {ENV_VAR} and that the server is running"
-                                  ) from None
+        raise DatabaseUnreachable(
+            f"database unreachable at {shown}: {cause}",
+            hint=f"check {ENV_VAR} and that the server is running",
+        ) from None
     except migrations.SchemaTooNew as exc:
         raise AirError(str(exc), hint="run a newer air against this database") from None
     except migrations.MigrationError as exc:
