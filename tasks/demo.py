@@ -19,8 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from tasks import store
-from tasks.store.normalize import normalize_email, normalize_phone
-from tasks.store.tables import contacts
+from tasks.store.db.tables import contacts
+from tasks.store.queries.normalize import normalize_email, normalize_phone
 
 USER = ("dana@air.example", "Dana Demo")
 

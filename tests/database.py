@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from tasks import store
-from tasks.store.engine import ENV_VAR, database_url
-from tasks.store.tables import metadata
+from tasks.store.db.engine import ENV_VAR, database_url
+from tasks.store.db.tables import metadata
 
 PG_URL_ENV = "AIR_TEST_DATABASE_URL"
 PG_DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -30,3 +30,9 @@ class BrokerUnreachable(AirError):
     """Raised when the Redis broker does not answer."""
 
     exit_code = 3
+
+
+class DatabaseUnreachable(AirError):
+    """Raised when the task store's database (AIR_DATABASE_URL) does not answer."""
+
+    exit_code = 6

@@ -15,7 +15,7 @@ from tasks.errors import PermanentError, TransientError
 from tasks.notify.channels import Message, Target, content_key, deliver
 from tasks.notify.errors import DeliveryError, last_attempt
 from tasks.notify.settings import NotifySettings
-from tasks.store.alerts import SEVERITIES
+from tasks.store.queries.alerts import SEVERITIES
 
 log = structlog.get_logger(__name__)
 

@@ -2,10 +2,24 @@
 
 Use it as `with transaction() as conn: upsert_contact(conn, ...)`; every helper takes the
 connection of the caller's transaction first, so one task's writes commit or roll back together.
-Call `migrate()` once at process start.
+Call `migrate()` once at process start (Alembic revisions under `tasks/store/db/migrations`).
+
+The machinery lives in `tasks.store.db`, the per-entity queries in `tasks.store.queries`; this
+module re-exports both, so callers keep writing `store.upsert_contact(...)`.
 """
 
-from tasks.store.aggregates import (
+from tasks.store.db.coltypes import utcnow
+from tasks.store.db.engine import (
+    create_engine,
+    database_url,
+    dispose_engine,
+    get_engine,
+    libpq_url,
+    transaction,
+)
+from tasks.store.db.housekeeping import purge_older_than, row_counts, vacuum_analyze
+from tasks.store.db.migrate import MigrationError, SchemaTooNew, current_revision, migrate
+from tasks.store.queries.aggregates import (
     alert_counts,
     average_score,
     contact_counts,
@@ -14,7 +28,7 @@ from tasks.store.aggregates import (
     meeting_count,
     notification_counts,
 )
-from tasks.store.ai_results import (
+from tasks.store.queries.ai_results import (
     get_briefing,
     get_contact_analysis,
     get_generated_message,
@@ -26,7 +40,7 @@ from tasks.store.ai_results import (
     save_generated_message,
     save_interaction_analysis,
 )
-from tasks.store.alerts import (
+from tasks.store.queries.alerts import (
     alert_status,
     find_alert,
     get_alert,
@@ -35,7 +49,7 @@ from tasks.store.alerts import (
     pending_alert_deliveries,
     raise_alert,
 )
-from tasks.store.artifacts import (
+from tasks.store.queries.artifacts import (
     fail_export,
     finish_export,
     forget_backup,
@@ -45,8 +59,7 @@ from tasks.store.artifacts import (
     record_backup,
     start_export,
 )
-from tasks.store.coltypes import utcnow
-from tasks.store.contacts import (
+from tasks.store.queries.contacts import (
     active_contact_ids,
     delete_contacts,
     duplicate_groups,
@@ -59,16 +72,7 @@ from tasks.store.contacts import (
     update_contact,
     upsert_contact,
 )
-from tasks.store.engine import (
-    create_engine,
-    database_url,
-    dispose_engine,
-    get_engine,
-    libpq_url,
-    transaction,
-)
-from tasks.store.housekeeping import purge_older_than, row_counts, vacuum_analyze
-from tasks.store.integrations import (
+from tasks.store.queries.integrations import (
     add_integration,
     client_secret,
     get_integration,
@@ -82,7 +86,7 @@ from tasks.store.integrations import (
     store_tokens,
     tokens_expiring,
 )
-from tasks.store.interactions import (
+from tasks.store.queries.interactions import (
     activity_by_contact,
     clear_bodies,
     contact_timelines,
@@ -94,14 +98,14 @@ from tasks.store.interactions import (
     record_interaction,
     set_features,
 )
-from tasks.store.meetings import (
+from tasks.store.queries.meetings import (
     delete_meeting,
     get_meeting,
     list_meetings,
     upcoming_meetings,
     upsert_meeting,
 )
-from tasks.store.metrics import (
+from tasks.store.queries.metrics import (
     get_score,
     get_snapshot,
     list_snapshots,
@@ -110,9 +114,8 @@ from tasks.store.metrics import (
     scores_by_contact,
     top_scores,
 )
-from tasks.store.migrations import SchemaTooNew, current_version, migrate
-from tasks.store.normalize import email_domain, normalize_email, normalize_phone
-from tasks.store.notifications import (
+from tasks.store.queries.normalize import email_domain, normalize_email, normalize_phone
+from tasks.store.queries.notifications import (
     find_notification,
     get_notification,
     mark_notification_delivered,
@@ -120,11 +123,22 @@ from tasks.store.notifications import (
     pending_notifications,
     queue_notification,
 )
-from tasks.store.oauth import consume_oauth_state, create_oauth_state, delete_expired_oauth_states
-from tasks.store.tags import add_tags, contacts_with_tag, remove_tags, tags_by_contact, tags_of
-from tasks.store.users import ensure_user, find_user, get_user, list_users, user_data_counts
+from tasks.store.queries.oauth import (
+    consume_oauth_state,
+    create_oauth_state,
+    delete_expired_oauth_states,
+)
+from tasks.store.queries.tags import (
+    add_tags,
+    contacts_with_tag,
+    remove_tags,
+    tags_by_contact,
+    tags_of,
+)
+from tasks.store.queries.users import ensure_user, find_user, get_user, list_users, user_data_counts
 
 __all__ = [
+    "MigrationError",
     "SchemaTooNew",
     "active_contact_ids",
     "activity_by_contact",
@@ -142,7 +156,7 @@ __all__ = [
     "counts_by_kind",
     "create_engine",
     "create_oauth_state",
-    "current_version",
+    "current_revision",
     "database_url",
     "delete_contacts",
     "delete_expired_oauth_states",

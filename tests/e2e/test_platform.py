@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from runtime.process.embedded import answers, free_port
 from tasks import store
-from tasks.store import tables
+from tasks.store.db import tables
 from tests.conftest import REPO
 from tests.e2e.conftest import AIR, ping
 from tests.waiting import wait_until

@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from tasks import store
-from tasks.store.engine import DEFAULT_SQLITE_PATH, ENV_VAR, SQLITE_BUSY_TIMEOUT_MS
-from tasks.store.tables import users
+from tasks.store.db.engine import DEFAULT_SQLITE_PATH, ENV_VAR, SQLITE_BUSY_TIMEOUT_MS
+from tasks.store.db.tables import users
 
 
 def test_default_is_sqlite_under_dot_air_in_the_working_directory(
@@ -25,7 +25,7 @@ def test_default_is_sqlite_under_dot_air_in_the_working_directory(
     assert Path(url.database or "") == tmp_path / DEFAULT_SQLITE_PATH
     store.dispose_engine()
     try:
-        assert store.migrate() == [1]
+        assert store.migrate() == ["0001"]
     finally:
         store.dispose_engine()
     assert (tmp_path / ".air" / "air.db").is_file()
@@ -128,7 +128,7 @@ def test_an_engine_from_another_pid_is_replaced_without_closing_it(
     db: sa.Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # What get_engine() does if a fork ever bypassed os.register_at_fork (a C extension's fork).
-    from tasks.store import engine as module
+    from tasks.store.db import engine as module
 
     with store.transaction() as conn:
         store.ensure_user(conn, email="a@example.com")

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from tasks import store
-from tasks.store.tables import metadata
+from tasks.store.db.tables import metadata
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
 

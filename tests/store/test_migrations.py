@@ -1,45 +1,97 @@
-"""migrations.py: versioned, ordered, recorded, idempotent and safe to start concurrently."""
+"""Alembic migrations: ordered, recorded, idempotent, atomic and safe to start concurrently."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 
 from tasks import store
-from tasks.store.migrations import MIGRATIONS, Migration, SchemaTooNew, schema_version
-from tasks.store.tables import metadata
+from tasks.store.db import migrate as migrations
+from tasks.store.db.tables import metadata
+
+HEAD = migrations.script_directory().get_current_head()
+
+REVISION = '''
+"""{message}."""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "{rev}"
+down_revision = "{down}"
+branch_labels = None
+depends_on = None
 
 
-def versions(engine: sa.Engine) -> list[int]:
+def upgrade() -> None:
+{body}
+
+
+def downgrade() -> None:
+    pass
+'''
+
+
+def current(engine: sa.Engine) -> str | None:
     with engine.connect() as conn:
-        stmt = sa.select(schema_version.c.version).order_by(schema_version.c.version)
-        return list(conn.scalars(stmt))
+        return store.current_revision(conn)
 
 
-def test_fresh_database_is_created_once_and_recorded(db_url: str) -> None:
-    assert store.migrate() == [1]
+def table_names(engine: sa.Engine) -> set[str]:
+    with engine.connect() as conn:
+        return set(sa.inspect(conn).get_table_names())
+
+
+@pytest.fixture
+def add_revision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], str]:
+    """Append a revision (after the last one) to a copy of the store's revisions."""
+    copy = tmp_path / "migrations"
+    shutil.copytree(migrations.MIGRATIONS_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(migrations, "MIGRATIONS_DIR", copy)
+    chain = [HEAD]
+
+    def add(message: str, body: str) -> str:
+        rev = f"{len(chain) + 1:04d}"
+        text = REVISION.format(message=message, rev=rev, down=chain[-1], body=body)
+        (copy / "versions" / f"{rev}_extra.py").write_text(text, encoding="utf-8")
+        chain.append(rev)
+        return rev
+
+    return add
+
+
+def test_a_fresh_database_is_built_once_and_recorded(db_url: str) -> None:
+    assert store.migrate() == [HEAD]
     assert store.migrate() == []
     engine = store.get_engine()
-    assert versions(engine) == [1]
-    with engine.connect() as conn:
-        assert store.current_version(conn) == 1
-        names = set(sa.inspect(conn).get_table_names())
-    assert set(metadata.tables) | {"schema_version"} <= names
+    assert current(engine) == HEAD
+    assert table_names(engine) == set(metadata.tables) | {"alembic_version"}
 
 
-def test_unmigrated_database_is_version_zero(db_url: str) -> None:
+def test_the_revisions_build_exactly_what_tables_py_describes(db_url: str) -> None:
+    store.migrate()
     with store.get_engine().connect() as conn:
-        assert store.current_version(conn) == 0
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []
+
+
+def test_an_unmigrated_database_has_no_revision(db_url: str) -> None:
+    assert current(store.get_engine()) is None
 
 
 def test_concurrent_migrate_from_threads_applies_once(db_url: str) -> None:
-    results: list[list[int]] = []
+    results: list[list[str]] = []
     errors: list[BaseException] = []
     start = threading.Barrier(4)
 
@@ -56,20 +108,22 @@ def test_concurrent_migrate_from_threads_applies_once(db_url: str) -> None:
     for thread in threads:
         thread.join()
     assert errors == []
-    assert sorted(results) == [[], [], [], [1]]
-    assert versions(store.get_engine()) == [1]
+    assert sorted(results) == [[], [], [], [HEAD]]
 
 
+# What a worker runs at start (the worker_init handler), in four processes released at once.
 CHILD = """
-import json, sys
-from tasks.store import migrate
+import sys
+import structlog
+structlog.configure(processors=[structlog.processors.JSONRenderer()])
+from tasks import startup
 print("ready", flush=True)
-sys.stdin.readline()  # wait for the others, then all migrate at once
-print(json.dumps(migrate()), flush=True)
+sys.stdin.readline()
+startup.migrate_store()
 """
 
 
-def test_concurrent_migrate_from_processes_applies_once(db_url: str) -> None:
+def test_concurrent_worker_starts_apply_the_revisions_once(db_url: str) -> None:
     procs = [
         subprocess.Popen([sys.executable, "-c", CHILD], env=dict(os.environ), text=True,
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -80,66 +134,78 @@ def test_concurrent_migrate_from_processes_applies_once(db_url: str) -> None:
         assert proc.stdout.readline() == "ready\n", proc.communicate()[1]
     outputs = [proc.communicate("go\n", timeout=50) for proc in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0], [err for _, err in outputs]
-    assert sorted(json.loads(out) for out, _ in outputs) == [[], [], [], [1]]
-    assert versions(store.get_engine()) == [1]
+    logs = [json.loads(line) for out, err in outputs for line in (out + err).splitlines()
+            if '"store_ready"' in line]
+    assert sorted(log["migrations_applied"] for log in logs) == [[], [], [], [HEAD]]
+    assert current(store.get_engine()) == HEAD
 
 
-def _extra(calls: list[int]) -> tuple[Migration, ...]:
-    def add_table(conn: sa.Connection) -> None:
-        calls.append(2)
-        conn.exec_driver_sql("CREATE TABLE extra_things (id INTEGER PRIMARY KEY)")
-
-    def add_column(conn: sa.Connection) -> None:
-        calls.append(3)
-        conn.exec_driver_sql("ALTER TABLE extra_things ADD COLUMN note VARCHAR(20)")
-
-    return (*MIGRATIONS, Migration(2, "extra table", add_table),
-            Migration(3, "extra column", add_column))
-
-
-def test_existing_database_runs_only_its_pending_migrations_in_order(db_url: str) -> None:
-    store.migrate()
-    calls: list[int] = []
-    assert store.migrate(migrations=_extra(calls)) == [2, 3]
-    assert store.migrate(migrations=_extra(calls)) == []
-    assert calls == [2, 3]
-    assert versions(store.get_engine()) == [1, 2, 3]
+def test_an_existing_database_runs_only_its_pending_revisions_in_order(
+    db_url: str, add_revision: Callable[[str, str], str]
+) -> None:
+    assert store.migrate() == [HEAD]
+    second = add_revision("extra table", '    op.execute("CREATE TABLE extra (id INTEGER)")')
+    third = add_revision("extra column",
+                         '    op.add_column("extra", sa.Column("note", sa.String(20)))')
+    assert store.migrate() == [second, third]
+    assert store.migrate() == []
+    assert current(store.get_engine()) == third
     with store.transaction() as conn:
-        conn.exec_driver_sql("INSERT INTO extra_things (id, note) VALUES (1, 'x')")
+        conn.exec_driver_sql("INSERT INTO extra (id, note) VALUES (1, 'x')")
 
 
-def test_fresh_database_records_later_versions_without_running_them(db_url: str) -> None:
-    calls: list[int] = []
-    assert store.migrate(migrations=_extra(calls)) == [1, 2, 3]
-    assert calls == []  # migration 1 built the latest schema already
-    assert versions(store.get_engine()) == [1, 2, 3]
+def test_upgrade_stops_at_the_target_revision(
+    db_url: str, add_revision: Callable[[str, str], str]
+) -> None:
+    second = add_revision("extra table", '    op.execute("CREATE TABLE extra (id INTEGER)")')
+    assert store.migrate(to=HEAD) == [HEAD]
+    assert "extra" not in table_names(store.get_engine())
+    assert store.migrate(to=second) == [second]
+    assert "extra" in table_names(store.get_engine())
 
 
-def test_a_failing_migration_leaves_no_trace(db_url: str) -> None:
+def test_a_failing_revision_leaves_no_trace(
+    db_url: str, add_revision: Callable[[str, str], str]
+) -> None:
     store.migrate()
-
-    def half_done(conn: sa.Connection) -> None:
-        conn.exec_driver_sql("CREATE TABLE half_done (id INTEGER PRIMARY KEY)")
-        raise RuntimeError("migration bug")
-
+    add_revision("broken", '    op.execute("CREATE TABLE half_done (id INTEGER)")\n'
+                           '    raise RuntimeError("migration bug")')
     with pytest.raises(RuntimeError, match="migration bug"):
-        store.migrate(migrations=(*MIGRATIONS, Migration(2, "broken", half_done)))
-    assert versions(store.get_engine()) == [1]
-    with store.get_engine().connect() as conn:
-        assert not sa.inspect(conn).has_table("half_done")  # the DDL rolled back too
+        store.migrate()
+    assert current(store.get_engine()) == HEAD
+    assert "half_done" not in table_names(store.get_engine())  # the DDL rolled back too
 
 
 def test_a_database_newer_than_the_code_is_refused(db_url: str) -> None:
     store.migrate()
     with store.transaction() as conn:
-        conn.execute(schema_version.insert().values(
-            version=7, name="from the future", applied_at=store.utcnow()))
-    with pytest.raises(SchemaTooNew, match=r"\[7\]"):
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0099'")
+    with pytest.raises(store.SchemaTooNew, match="'0099'.*upgrade air"):
         store.migrate()
 
 
-@pytest.mark.parametrize("numbers", [[], [2], [1, 1], [1, 3, 2]])
-def test_migration_versions_must_start_at_one_and_increase(numbers: list[int]) -> None:
-    bad = [Migration(n, f"m{n}", lambda conn: None) for n in numbers]
-    with pytest.raises(ValueError, match="must start at 1"):
-        store.migrate(migrations=bad)
+def test_an_unknown_or_backward_target_is_refused(
+    db_url: str, add_revision: Callable[[str, str], str]
+) -> None:
+    with pytest.raises(store.MigrationError, match=r"unknown revision 'nope'; known: head, 0001"):
+        store.migrate(to="nope")
+    assert current(store.get_engine()) is None
+    second = add_revision("extra table", '    op.execute("CREATE TABLE extra (id INTEGER)")')
+    assert store.migrate() == [HEAD, second]
+    with pytest.raises(store.MigrationError):
+        store.migrate(to=HEAD)  # upgrade never goes back
+    assert current(store.get_engine()) == second
+
+
+def test_new_revision_numbers_the_file_after_the_head(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = tmp_path / "migrations"
+    shutil.copytree(migrations.MIGRATIONS_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(migrations, "MIGRATIONS_DIR", copy)
+    path = migrations.new_revision("add a column")
+    assert path == copy / "versions" / "0002_add_a_column.py"
+    text = path.read_text(encoding="utf-8")
+    assert "revision = '0002'" in text
+    assert "down_revision = '0001'" in text
+    assert migrations.script_directory().get_current_head() == "0002"

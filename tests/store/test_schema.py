@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from tasks import store
-from tasks.store import tables
+from tasks.store.db import tables
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
 

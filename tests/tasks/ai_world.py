@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tasks import store
-from tasks.store.tables import (
+from tasks.store.db.tables import (
     briefings,
     contact_analyses,
     generated_messages,

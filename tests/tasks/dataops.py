@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from runtime.broker.deadletter import DeadLetter, DeadLetterStore
 from runtime.process.embedded import free_port
 from tasks import store
-from tasks.store.engine import ENV_VAR
-from tasks.store.tables import metadata
+from tasks.store.db.engine import ENV_VAR
+from tasks.store.db.tables import metadata
 
 
 def database_rows() -> dict[str, list[tuple[Any, ...]]]:

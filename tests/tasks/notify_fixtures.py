@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from tasks import store
-from tasks.store.tables import alert_deliveries, alerts, notifications
+from tasks.store.db.tables import alert_deliveries, alerts, notifications
 from tests.tasks.loopback import MailSink, WebhookReceiver, served, smtp_server
 
 

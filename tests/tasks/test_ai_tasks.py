@@ -12,7 +12,7 @@ import tasks.ai  # noqa: F401  registers the ai.* tasks (until tasks/__init__ im
 from runtime.broker.deadletter import DeadLetterStore
 from tasks import store
 from tasks.errors import PermanentError
-from tasks.store.tables import interactions
+from tasks.store.db.tables import interactions
 from tests.tasks.ai_world import World, build_world, snapshot
 
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from runtime.broker.deadletter import DeadLetterStore
 from tasks import store
 from tasks.auth.cleanup import cleanup_states
-from tasks.store.tables import oauth_states
+from tasks.store.db.tables import oauth_states
 
 
 def states() -> list[str]:

@@ -18,7 +18,7 @@ from tasks.auth.grant import GrantError, basic_credentials, parse_response
 from tasks.auth.refresh import AuthSettings, refresh_due, refresh_one
 from tasks.errors import PermanentError
 from tasks.integrations import HEALTH_PREFIX
-from tasks.store.tables import integrations
+from tasks.store.db.tables import integrations
 from tests.tasks.loopback import TokenServer, served
 
 SECRET_ENV = "AIR_TEST_OAUTH_SECRET"

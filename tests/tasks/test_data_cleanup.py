@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from tasks import store
 from tasks.data.cleanup import DEFAULT_WINDOWS, parse_windows, run_cleanup
 from tasks.errors import PermanentError
-from tasks.store.tables import exports, health_checks
+from tasks.store.db.tables import exports, health_checks
 from tests.tasks.dataops import database_rows, dead_letter, tree, unreachable_database
 
 DAY = timedelta(days=1)

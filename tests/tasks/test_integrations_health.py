@@ -18,7 +18,7 @@ from runtime.process.embedded import free_port
 from tasks import store
 from tasks.errors import PermanentError
 from tasks.integrations import HEALTH_PREFIX, HealthSettings, check_integrations
-from tasks.store.tables import alert_deliveries, alerts, health_checks, integrations
+from tasks.store.db.tables import alert_deliveries, alerts, health_checks, integrations
 from tests.tasks.loopback import WebhookReceiver
 from tests.tasks.notify_fixtures import webhook
 

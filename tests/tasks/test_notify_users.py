@@ -12,7 +12,7 @@ from runtime.broker.deadletter import DeadLetterStore
 from tasks import store
 from tasks.errors import PermanentError
 from tasks.notify.users import queue
-from tasks.store.tables import notifications
+from tasks.store.db.tables import notifications
 from tests.tasks.loopback import MailSink, WebhookReceiver
 from tests.tasks.notify_fixtures import emails, mail, notify_env, snapshot, webhook
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from tasks import store
 from tasks.errors import PermanentError
 from tasks.ops.analytics import parse_day, run_analytics
-from tasks.store.tables import contacts, integrations
+from tasks.store.db.tables import contacts, integrations
 from tests.tasks.dataops import database_rows, dead_letter, unreachable_database
 
 DAY = date(2024, 5, 1)

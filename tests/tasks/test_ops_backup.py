@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from tasks import store
 from tasks.ops.backup import BackupSettings, run_backup
-from tasks.store.engine import ENV_VAR
+from tasks.store.db.engine import ENV_VAR
 from tests.tasks.dataops import dead_letter, unreachable_database
 
 CONTACTS = 25

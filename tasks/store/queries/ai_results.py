@@ -11,15 +11,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tasks.store.coltypes import utcnow
-from tasks.store.tables import (
+from tasks.store.db.coltypes import utcnow
+from tasks.store.db.tables import (
     briefings,
     contact_analyses,
     generated_messages,
     interaction_analyses,
     interactions,
 )
-from tasks.store.upsert import upsert
+from tasks.store.db.upsert import upsert
 
 _CHUNK = 500  # ids per IN (...) list
 # table name -> (table, the subject's id column, the column that orders a subject's rows)

@@ -8,11 +8,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tasks.store.coltypes import utcnow
-from tasks.store.normalize import normalize_email, normalize_phone
-from tasks.store.tables import contact_analyses, contacts, generated_messages, interactions
-from tasks.store.tables import relationship_scores as scores
-from tasks.store.tags import add_tags, tags_of
+from tasks.store.db.coltypes import utcnow
+from tasks.store.db.tables import contact_analyses, contacts, generated_messages, interactions
+from tasks.store.db.tables import relationship_scores as scores
+from tasks.store.queries.normalize import normalize_email, normalize_phone
+from tasks.store.queries.tags import add_tags, tags_of
 
 EDITABLE = ("name", "email", "email_normalized", "phone", "phone_normalized", "company",
             "last_touch_at", "next_touch_at")

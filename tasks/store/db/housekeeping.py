@@ -6,8 +6,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from tasks.store.engine import create_engine
-from tasks.store.tables import metadata
+from tasks.store.db.engine import create_engine
+from tasks.store.db.tables import metadata
 
 # The timestamp that ages each table's rows. Tables missing here are never purged by age:
 # users, contacts, integrations and their tags are data, not history.

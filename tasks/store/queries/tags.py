@@ -6,8 +6,8 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from tasks.store.tables import contact_tags, contacts
-from tasks.store.upsert import insert_ignore_many
+from tasks.store.db.tables import contact_tags, contacts
+from tasks.store.db.upsert import insert_ignore_many
 
 _CHUNK = 500  # ids per IN (...) list, well under every database's parameter limit
 

@@ -11,9 +11,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from tasks.store.alerts import SEVERITIES
-from tasks.store.interactions import DIRECTIONS, KINDS
-from tasks.store.tables import (
+from tasks.store.db.tables import (
     alerts,
     contacts,
     health_checks,
@@ -23,6 +21,8 @@ from tasks.store.tables import (
     notifications,
     relationship_scores,
 )
+from tasks.store.queries.alerts import SEVERITIES
+from tasks.store.queries.interactions import DIRECTIONS, KINDS
 
 NO_DIRECTION = "none"  # the key for interactions recorded without a direction
 

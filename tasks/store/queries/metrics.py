@@ -8,9 +8,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tasks.store.coltypes import utcnow
-from tasks.store.tables import analytics_snapshots, contacts, relationship_scores
-from tasks.store.upsert import upsert
+from tasks.store.db.coltypes import utcnow
+from tasks.store.db.tables import analytics_snapshots, contacts, relationship_scores
+from tasks.store.db.upsert import upsert
 
 _CHUNK = 500  # ids per IN (...) list
 

@@ -1,4 +1,4 @@
-"""The AIR schema as SQLAlchemy Core tables: always the latest version (migrations.py builds it).
+"""The AIR schema as SQLAlchemy Core tables: always the latest version (the revisions build it).
 
 Core rather than the ORM: tasks do set-based work (idempotent inserts, bulk tag/merge/delete,
 aggregates) inside one explicit transaction each, and Core states that directly. There is no
@@ -13,7 +13,14 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from tasks.store.coltypes import JSONDoc, UTCDateTime, created_column, fk_column, id_column, utcnow
+from tasks.store.db.coltypes import (
+    JSONDoc,
+    UTCDateTime,
+    created_column,
+    fk_column,
+    id_column,
+    utcnow,
+)
 
 # Named constraints, so a later migration can drop or alter them by name on both databases.
 metadata = sa.MetaData(

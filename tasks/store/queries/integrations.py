@@ -9,8 +9,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tasks.store.coltypes import utcnow
-from tasks.store.tables import health_checks, integrations
+from tasks.store.db.coltypes import utcnow
+from tasks.store.db.tables import health_checks, integrations
 
 STATUSES = ("ok", "broken")
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tasks.store.coltypes import utcnow
-from tasks.store.tables import oauth_states
+from tasks.store.db.coltypes import utcnow
+from tasks.store.db.tables import oauth_states
 
 
 def create_oauth_state(

@@ -7,9 +7,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tasks.store.coltypes import utcnow
-from tasks.store.tables import notifications
-from tasks.store.upsert import insert_ignore, upsert
+from tasks.store.db.coltypes import utcnow
+from tasks.store.db.tables import notifications
+from tasks.store.db.upsert import insert_ignore, upsert
 
 STATUSES = ("pending", "delivered", "failed")
 _REARMED = ("payload", "status", "attempts", "last_error", "created_at", "delivered_at")

@@ -6,9 +6,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tasks.store.normalize import normalize_email
-from tasks.store.tables import contacts, interactions, meetings, users
-from tasks.store.upsert import insert_ignore
+from tasks.store.db.tables import contacts, interactions, meetings, users
+from tasks.store.db.upsert import insert_ignore
+from tasks.store.queries.normalize import normalize_email
 
 
 def ensure_user(

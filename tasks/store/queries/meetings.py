@@ -8,9 +8,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tasks.store.coltypes import utcnow
-from tasks.store.tables import briefings, meetings
-from tasks.store.upsert import insert_ignore
+from tasks.store.db.coltypes import utcnow
+from tasks.store.db.tables import briefings, meetings
+from tasks.store.db.upsert import insert_ignore
 
 
 def upsert_meeting(

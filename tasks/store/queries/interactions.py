@@ -8,8 +8,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tasks.store.tables import contacts, interactions
-from tasks.store.upsert import insert_ignore
+from tasks.store.db.tables import contacts, interactions
+from tasks.store.db.upsert import insert_ignore
 
 KINDS = ("email", "meeting", "call", "message")
 DIRECTIONS = ("in", "out")
