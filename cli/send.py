@@ -68,7 +68,14 @@ def send(
         policy.name, args=args, kwargs=kwargs, countdown=countdown, expires=policy.expires
     )
     queue, priority = plan.route(policy.name)
-    click.echo(f"sent {policy.name}[{result.id}] to {queue} (priority {priority})", err=True)
+    if getattr(result, "air_duplicate", False):
+        click.echo(
+            f"not sent: {policy.name}[{result.id}] with the same key is already queued or "
+            f"running (unique for {policy.unique_for:g}s)",
+            err=True,
+        )
+    else:
+        click.echo(f"sent {policy.name}[{result.id}] to {queue} (priority {priority})", err=True)
     click.echo(result.id)
     if wait:
         _wait(result, timeout, options.verbosity > 0)

@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from celery import Celery
+from celery import Celery, uuid
 from kombu.entity import Queue
 
-from runtime.celeryapp import hooks, stamp
+from runtime.celeryapp import guards, hooks, stamp
 from runtime.compiler.compile import load_plan
 from runtime.compiler.plan import Plan
 from runtime.config import defaults
@@ -18,11 +18,28 @@ from runtime.config.reporters import render_text
 from runtime.config.validate import InvalidConfig
 
 
+class AirCelery(Celery):  # type: ignore[misc]
+    """Celery, with air's unique tasks applied at every send (air send, beat, task.delay)."""
+
+    air_plan: Plan
+
+    def send_task(self, name: str, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
+        policy = self.air_plan.tasks.get(name)
+        if policy is not None and policy.unique_for:
+            task_id = options.setdefault("task_id", uuid())
+            holder = guards.existing_claim(self, policy, args, kwargs, task_id)
+            if holder is not None:
+                result = self.AsyncResult(holder)
+                result.air_duplicate = True  # `air send` says so
+                return result
+        return super().send_task(name, args, kwargs, **options)
+
+
 def create_app(plan: Plan) -> Celery:
     # Modules under `imports:` resolve from the working directory, as with `celery -A`.
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
-    app = Celery("air", task_cls="runtime.celeryapp.task:AirTask", set_as_current=True)
+    app = AirCelery("air", task_cls="runtime.celeryapp.task:AirTask", set_as_current=True)
     app.conf.update(plan.celery)
     if plan.result_backend_class:
         app.backend_cls = plan.result_backend_class

@@ -12,7 +12,7 @@ from celery import signals
 from celery.exceptions import TimeLimitExceeded, WorkerLostError
 
 from runtime.broker.deadletter import DeadLetter, DeadLetterStore
-from runtime.celeryapp import catalogue, logs
+from runtime.celeryapp import catalogue, guards, logs
 from runtime.compiler.plan import Plan
 
 logger = logging.getLogger("air.worker")
@@ -26,6 +26,7 @@ def install(app: Any) -> None:
     if getattr(install, "connected", False):
         return
     signals.task_failure.connect(_on_failure, weak=False)
+    signals.task_success.connect(_on_success, weak=False)
     signals.task_revoked.connect(_on_revoked, weak=False)
     signals.task_unknown.connect(_on_unknown, weak=False)
     signals.task_rejected.connect(_on_rejected, weak=False)
@@ -80,6 +81,23 @@ def _record(letter: DeadLetter) -> None:
         logger.exception("could not record dead letter %s[%s]", letter.task, letter.id)
 
 
+def _release_claim(name: str, task_id: str | None, args: Any, kwargs: Any) -> None:
+    """A unique task that ended gives its claim back (its TTL covers a worker that died)."""
+    policy = _plan().tasks.get(name)
+    if policy is None or not policy.unique_for or not task_id:
+        return
+    try:
+        guards.release(_app(), policy, args, kwargs, task_id)
+    except Exception:  # the broker is down: the claim expires after unique.for
+        logger.warning("could not release the unique claim of %s[%s]", name, task_id)
+
+
+def _on_success(sender: Any = None, **_: Any) -> None:
+    request = getattr(sender, "request", None)
+    if request is not None:
+        _release_claim(sender.name, request.id, request.args, request.kwargs)
+
+
 def _on_failure(
     sender: Any = None,
     task_id: str | None = None,
@@ -90,6 +108,7 @@ def _on_failure(
     **_: Any,
 ) -> None:
     name = getattr(sender, "name", "?")
+    _release_claim(name, task_id, args, kwargs)
     policy = _plan().tasks.get(name)
     if policy is not None and not policy.dead_letter:
         return
@@ -125,7 +144,10 @@ def _on_revoked(
     expired: bool = False,
     **_: Any,
 ) -> None:
-    if not expired or request is None:
+    if request is None:
+        return
+    _release_claim(request.name, request.id, request.args, request.kwargs)
+    if not expired:
         return  # an operator's revoke is deliberate, not a loss
     _record(
         DeadLetter(

@@ -9,6 +9,7 @@ from typing import Any
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 
+from runtime.celeryapp import guards
 from runtime.compiler.plan import RetryPlan, TaskPlan
 from runtime.config import backoff
 
@@ -58,6 +59,9 @@ class AirTask(Task):  # type: ignore[misc]
         return self._retry_on
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        policy = self.policy
+        if policy is not None and not self.request.called_directly:
+            guards.before_start(self, policy)
         try:
             return super().__call__(*args, **kwargs)
         except Exception as exc:

@@ -32,8 +32,10 @@ NOTES = (
     "Priorities: air 1..10 (10 most urgent) are sent as Redis priorities 10 - p (0 most urgent) "
     "over ten priority steps. A pool consuming several queues takes the most urgent message "
     "across all of them: message priority beats queue order on Redis; order only breaks ties.",
-    "Rate limits are enforced per worker node (Celery's rule): two nodes of a pool allow twice "
-    "the rate.",
+    "Rate limits: a plain rate (30/m) holds per worker node (Celery's rule), so two nodes of a "
+    "pool allow twice the rate; `rate_limit: {rate: 30/m, scope: cluster}` holds across every "
+    "worker of every pool: each start books the next free slot in Redis, and a task whose slot "
+    "is later is sent again to start then (no worker process waits for it).",
     "Time limits are enforced by the prefork pool only.",
     "Worker start-up: mingle and gossip are off (--without-mingle --without-gossip). They add "
     "about a second to every start and serve worker-to-worker state sync that air does not use; "
@@ -87,7 +89,14 @@ def _task(task: Task, queue_priority: dict[str, int]) -> TaskPlan:
         priority=task.priority if task.priority is not None else queue_priority[task.queue],
         soft_time_limit=seconds(task.time_limit.soft),
         time_limit=seconds(task.time_limit.hard),
-        rate_limit=str(task.rate_limit) if task.rate_limit else None,
+        rate_limit=str(task.rate_limit)
+        if task.rate_limit and task.rate_scope == "worker"
+        else None,
+        cluster_rate_limit=str(task.rate_limit)
+        if task.rate_limit and task.rate_scope == "cluster"
+        else None,
+        unique_for=seconds(task.unique.hold) if task.unique else None,
+        unique_key=task.unique.key if task.unique else (),
         acks_late=task.acks_late,
         expires=seconds(task.expires),
         dead_letter=task.dead_letter,

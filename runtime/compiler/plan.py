@@ -25,7 +25,10 @@ class TaskPlan:
     priority: int  # air scale, 1..10
     soft_time_limit: float | None
     time_limit: float | None
-    rate_limit: str | None
+    rate_limit: str | None  # per worker node: Celery's own rate limit
+    cluster_rate_limit: str | None  # across every worker: booked in Redis at each start
+    unique_for: float | None  # seconds a send claims the task's name and key
+    unique_key: tuple[str, ...]  # argument names that make two sends the same
     acks_late: bool
     expires: float | None
     dead_letter: bool

@@ -42,6 +42,9 @@ TASK: dict[str, Any] = {
     "description": "",
 }
 
+RATE_LIMIT: dict[str, Any] = {"scope": "worker"}  # a plain '30/m' holds per worker node
+UNIQUE: dict[str, Any] = {"key": []}  # no key: one task of the name at a time
+
 RETRY: dict[str, Any] = {
     "max": 3,
     "backoff": "exponential",

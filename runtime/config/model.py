@@ -107,12 +107,22 @@ class Pool:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Unique:
+    """One task of this name and key at a time, queued or running, for at most `hold`."""
+
+    hold: timedelta  # `for:` in the YAML
+    key: tuple[str, ...]  # argument names; empty: the task name alone
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Task:
     name: str
     queue: str
     priority: int | None  # None: the queue's priority
     time_limit: TimeLimit
     rate_limit: Rate | None
+    rate_scope: str  # worker | cluster
+    unique: Unique | None
     retry: RetryPolicy
     acks_late: bool
     expires: timedelta | None
@@ -257,10 +267,13 @@ def _task(name: str, data: dict[str, Any], policy_defaults: dict[str, Any], root
     limit_data = _mapping(pick("time_limit"))
     limit_origin = origins["time_limit"]
     rate = pick("rate_limit")
+    rate_map = _mapping(rate)
+    rate_text = rate_map.get("rate") if rate_map else rate
     try:
-        rate_limit = parse_rate(rate) if isinstance(rate, str) else None
+        rate_limit = parse_rate(rate_text) if isinstance(rate_text, str) else None
     except ValueError:
         rate_limit = None
+    unique = _mapping(data.get("unique"))
     return Task(
         name=name,
         queue=_typed(pick("queue"), str, defaults.TASK["queue"]),
@@ -271,6 +284,15 @@ def _task(name: str, data: dict[str, Any], policy_defaults: dict[str, Any], root
             origin=limit_origin,
         ),
         rate_limit=rate_limit,
+        rate_scope=_value(rate_map, "scope", str, defaults.RATE_LIMIT["scope"]),
+        unique=Unique(
+            hold=_duration(unique, "for", {"for": 0}) or timedelta(0),
+            key=tuple(
+                k for k in _list(unique.get("key", defaults.UNIQUE["key"])) if isinstance(k, str)
+            ),
+        )
+        if unique
+        else None,
         retry=_retry(
             _mapping(data.get("retry")),
             _mapping(policy_defaults.get("retry")),
@@ -325,6 +347,10 @@ def _schedule(name: str, data: dict[str, Any], timezone: str, origin: Origin) ->
 
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _typed(value: Any, kind: type, fallback: Any) -> Any:

@@ -107,6 +107,11 @@ def _diagnose(doc: Document, kind: str, error: ValidationError) -> Iterator[Diag
     if "propertyNames" in error.relative_schema_path:
         # Before `pattern`: a bad name is reported at its key, not at the parent mapping.
         yield from _bad_name(e)
+    elif keyword == "anyOf" and isinstance(e.value, dict) and _object_branch(e):
+        from jsonschema.exceptions import best_match
+
+        # A mapping where a value may be a string or a mapping: report what is wrong in it.
+        yield from _diagnose(doc, kind, best_match(_object_branch(e)))
     elif keyword == "anyOf" and _pattern_kind(e.schema):
         yield _malformed(e)
     elif (
@@ -200,6 +205,18 @@ def _bad_name(e: _Error) -> Iterator[Diagnostic]:
         key=True,
         hint=hint,
     )
+
+
+def _object_branch(e: _Error) -> list[ValidationError]:
+    """The errors of the anyOf alternatives that take a mapping."""
+    alternatives = e.schema.get("anyOf", [])
+    return [
+        c
+        for c in e.error.context or ()
+        if c.schema_path
+        and isinstance(c.schema_path[0], int)
+        and alternatives[c.schema_path[0]].get("type") == "object"
+    ]
 
 
 def _pattern(e: _Error) -> Iterator[Diagnostic]:

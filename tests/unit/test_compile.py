@@ -152,15 +152,9 @@ def test_annotations_are_exact_names_without_a_wildcard(shipped: Plan) -> None:
     ("task", "expected", "absent"),
     [
         (
-            "auth.token_refresh",
-            {
-                "rate_limit": "30/m",
-                "soft_time_limit": 30.0,
-                "time_limit": 60.0,
-                "acks_late": True,
-                "max_retries": 5,
-            },
-            (),
+            "auth.token_refresh",  # its rate limit is cluster-wide: booked in Redis, not Celery's
+            {"soft_time_limit": 30.0, "time_limit": 60.0, "acks_late": True, "max_retries": 5},
+            ("rate_limit",),
         ),
         (
             "sync.email",
@@ -479,3 +473,13 @@ def test_compile_and_validate_import_no_celery() -> None:
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_a_cluster_rate_limit_and_a_unique_claim_compile_into_the_task_plan(shipped: Plan) -> None:
+    refresh = shipped.tasks["auth.token_refresh"]
+    assert refresh.cluster_rate_limit == "30/m" and refresh.rate_limit is None
+    assert refresh.unique_for == 300.0 and refresh.unique_key == ("integration_id",)
+    email = shipped.tasks["sync.email"]
+    assert email.rate_limit == "10/m" and email.cluster_rate_limit is None
+    assert email.unique_for is None and email.unique_key == ()
+

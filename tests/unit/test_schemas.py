@@ -117,6 +117,8 @@ DEFAULT_SOURCES: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {
     ("queues", ("$defs", "defaults", "properties")): defaults.TASK,
     ("queues", ("$defs", "task", "properties")): defaults.TASK,
     ("queues", ("$defs", "pool", "properties")): defaults.POOL,
+    ("queues", ("$defs", "rateLimit", "anyOf", "1", "properties")): defaults.RATE_LIMIT,
+    ("queues", ("$defs", "unique", "properties")): defaults.UNIQUE,
     ("schedules", ("properties",)): {"timezone": defaults.TIMEZONE},
     ("schedules", ("$defs", "schedule", "properties")): defaults.SCHEDULE,
 }
@@ -149,7 +151,7 @@ def test_every_non_null_default_in_defaults_py_is_in_a_schema() -> None:
     for (kind, parent), source in DEFAULT_SOURCES.items():
         properties = load_schema(kind)
         for token in parent:
-            properties = properties[token]
+            properties = properties[int(token) if isinstance(properties, list) else token]
         for name, value in source.items():
             if value is None or name not in properties:
                 continue  # e.g. `defaults` has no description; `task` does
@@ -167,7 +169,8 @@ def test_unit_patterns_match_the_schema_patterns() -> None:
     defs = queues["$defs"]
     assert defs["duration"]["anyOf"][0]["pattern"] == units.DURATION_PATTERN
     assert load_schema("schedules")["$defs"]["duration"] == defs["duration"]
-    assert defs["rateLimit"]["pattern"] == units.RATE_PATTERN
+    assert defs["rate"]["pattern"] == units.RATE_PATTERN
+    assert defs["rateLimit"]["anyOf"][0]["pattern"] == units.RATE_PATTERN
     assert defs["pool"]["properties"]["max_memory_per_child"]["anyOf"][0]["pattern"] == (
         units.SIZE_PATTERN
     )

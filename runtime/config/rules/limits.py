@@ -116,3 +116,30 @@ def pool_limits(ctx: Context) -> Iterator[Diagnostic]:
                 pool.origin.at("pool"),
                 hint="use pool: prefork, or remove the time limits",
             )
+
+
+def unique_claims(ctx: Context) -> Iterator[Diagnostic]:
+    """unique.for is positive, and long enough to cover a run up to the hard time limit."""
+    for task in ctx.config.tasks.values():
+        unique = task.unique
+        if unique is None:
+            continue
+        where = task.origin.at("unique", "for")
+        longest = task.time_limit.hard or task.time_limit.soft
+        if unique.hold <= timedelta(0):
+            yield ctx.error(
+                "AIR308",
+                f"unique.for of task '{task.name}' must be greater than zero",
+                where,
+                hint="give the claim a positive duration, e.g. for: 10m",
+            )
+        elif longest is not None and unique.hold < longest:
+            yield ctx.warning(
+                "AIR320",
+                f"unique.for {format_duration(unique.hold)} of task '{task.name}' is shorter "
+                f"than its time limit {format_duration(longest)}: the claim can expire while "
+                "the task still runs, and a second one could start",
+                where,
+                hint="make unique.for at least the hard time limit (and the time a task may "
+                "wait in its queue)",
+            )
