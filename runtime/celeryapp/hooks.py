@@ -12,7 +12,8 @@ from celery import signals
 from celery.exceptions import TimeLimitExceeded, WorkerLostError
 
 from runtime.broker.deadletter import DeadLetter, DeadLetterStore
-from runtime.celeryapp import catalogue, logs
+from runtime.broker.workflow_runs import WorkflowRuns
+from runtime.celeryapp import catalogue, logs, workflows
 from runtime.compiler.plan import Plan
 
 logger = logging.getLogger("air.worker")
@@ -26,6 +27,7 @@ def install(app: Any) -> None:
     if getattr(install, "connected", False):
         return
     signals.task_failure.connect(_on_failure, weak=False)
+    signals.task_success.connect(_on_success, weak=False)
     signals.task_revoked.connect(_on_revoked, weak=False)
     signals.task_unknown.connect(_on_unknown, weak=False)
     signals.task_rejected.connect(_on_rejected, weak=False)
@@ -80,6 +82,32 @@ def _record(letter: DeadLetter) -> None:
         logger.exception("could not record dead letter %s[%s]", letter.task, letter.id)
 
 
+def _workflow_of(request: Any) -> dict[str, str] | None:
+    """{"name", "id", "step"} when the task runs as a step of a declared workflow."""
+    headers = getattr(request, "headers", None) or {}
+    if workflows.RUN not in headers:
+        return None
+    return {
+        "name": str(headers.get(workflows.NAME)),
+        "id": str(headers[workflows.RUN]),
+        "step": str(headers.get(workflows.STEP)),
+    }
+
+
+def _step_ended(request: Any, *, succeeded: bool) -> dict[str, str] | None:
+    step = _workflow_of(request)
+    if step is not None:
+        try:
+            WorkflowRuns(store().client).step_ended(step["id"], step["step"], succeeded=succeeded)
+        except Exception:  # the broker is down: progress lags, the run itself goes on
+            logger.warning("could not record the end of workflow step %s", step)
+    return step
+
+
+def _on_success(sender: Any = None, **_: Any) -> None:
+    _step_ended(getattr(sender, "request", None), succeeded=True)
+
+
 def _on_failure(
     sender: Any = None,
     task_id: str | None = None,
@@ -90,6 +118,8 @@ def _on_failure(
     **_: Any,
 ) -> None:
     name = getattr(sender, "name", "?")
+    request = getattr(sender, "request", None)
+    step = _step_ended(request, succeeded=False)
     policy = _plan().tasks.get(name)
     if policy is not None and not policy.dead_letter:
         return
@@ -99,7 +129,6 @@ def _on_failure(
         reason = "worker-lost"
     else:
         reason = "failed"
-    request = getattr(sender, "request", None)
     delivery = getattr(request, "delivery_info", None) or {}
     _record(
         DeadLetter(
@@ -114,6 +143,7 @@ def _on_failure(
             message=str(exception or ""),
             traceback=str(getattr(einfo, "traceback", "") or ""),
             hostname=getattr(request, "hostname", None) or socket.gethostname(),
+            workflow=step,
         )
     )
 

@@ -19,7 +19,11 @@ if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
 
-SCHEMAS = {"queues": "queues.schema.json", "schedules": "schedules.schema.json"}
+SCHEMAS = {
+    "queues": "queues.schema.json",
+    "schedules": "schedules.schema.json",
+    "workflows": "workflows.schema.json",
+}
 
 _TYPE_NAMES = {
     "object": "a mapping",
@@ -107,6 +111,12 @@ def _diagnose(doc: Document, kind: str, error: ValidationError) -> Iterator[Diag
     if "propertyNames" in error.relative_schema_path:
         # Before `pattern`: a bad name is reported at its key, not at the parent mapping.
         yield from _bad_name(e)
+    elif keyword == "anyOf" and isinstance(e.value, dict) and _object_branch(e):
+        from jsonschema.exceptions import best_match
+
+        # A mapping where a value may be a string or one of several mappings: report what is
+        # wrong inside the mapping it was meant to be.
+        yield from _diagnose(doc, kind, best_match(_object_branch(e)))
     elif keyword == "anyOf" and _pattern_kind(e.schema):
         yield _malformed(e)
     elif (
@@ -200,6 +210,19 @@ def _bad_name(e: _Error) -> Iterator[Diagnostic]:
         key=True,
         hint=hint,
     )
+
+
+def _object_branch(e: _Error) -> list[ValidationError]:
+    """The errors of the anyOf alternative a mapping was meant to be: the first that takes a
+    mapping and whose required keys it has, else the first that takes a mapping."""
+    alternatives = [
+        (i, s) for i, s in enumerate(e.schema.get("anyOf", [])) if s.get("type") == "object"
+    ]
+    meant = next(
+        (i for i, s in alternatives if set(s.get("required", ())) <= set(e.value)),
+        alternatives[0][0] if alternatives else None,
+    )
+    return [c for c in e.error.context or () if c.schema_path and c.schema_path[0] == meant]
 
 
 def _pattern(e: _Error) -> Iterator[Diagnostic]:

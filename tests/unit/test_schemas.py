@@ -119,6 +119,8 @@ DEFAULT_SOURCES: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {
     ("queues", ("$defs", "pool", "properties")): defaults.POOL,
     ("schedules", ("properties",)): {"timezone": defaults.TIMEZONE},
     ("schedules", ("$defs", "schedule", "properties")): defaults.SCHEDULE,
+    ("workflows", ("$defs", "workflow", "properties")): {"description": ""},
+    ("workflows", ("$defs", "step", "anyOf", "1", "properties")): defaults.WORKFLOW_STEP,
 }
 
 
@@ -149,7 +151,7 @@ def test_every_non_null_default_in_defaults_py_is_in_a_schema() -> None:
     for (kind, parent), source in DEFAULT_SOURCES.items():
         properties = load_schema(kind)
         for token in parent:
-            properties = properties[token]
+            properties = properties[int(token) if isinstance(properties, list) else token]
         for name, value in source.items():
             if value is None or name not in properties:
                 continue  # e.g. `defaults` has no description; `task` does
