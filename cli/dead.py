@@ -96,7 +96,8 @@ def show_letter(options: CliOptions, task_id: str) -> None:
 def replay(
     options: CliOptions, task_ids: tuple[str, ...], replay_all: bool, task: str | None
 ) -> None:
-    """Send dead letters again with their arguments, routed by the current config."""
+    """Send dead letters again with their arguments, routed by the current config. A failed
+    workflow step resumes its workflow from that step (the steps before it do not run again)."""
     plan, store = _store(options)
     if replay_all == bool(task_ids):
         raise UsageError("give task ids or --all, not both and not neither")
@@ -107,6 +108,20 @@ def replay(
     )
     app = celery_app(plan)
     for letter in letters:
+        step = letter.workflow
+        if step and step["name"] in plan.workflows:
+            from runtime.broker.workflow_runs import WorkflowRuns
+            from runtime.celeryapp import workflows
+
+            workflow = plan.workflows[step["name"]]
+            runs = WorkflowRuns(store.client)
+            workflows.resume(app, plan, workflow, runs, step["id"], step["step"], letter.args)
+            store.remove(letter.id)
+            click.echo(
+                f"resumed workflow {step['name']}[{step['id']}] from step {step['step']} "
+                f"({letter.task}[{letter.id}])"
+            )
+            continue
         policy = plan.tasks.get(letter.task)
         result = app.send_task(
             letter.task,

@@ -12,13 +12,15 @@ import click
 from cli import exit_codes
 from cli.common import as_json_arg, celery_app, pick, ping_broker, plan_or_fail
 from cli.options import CliOptions, config_option, pass_options
-from runtime.config.errors import AirError
+from cli.workflow_send import send_workflow
+from runtime.config.errors import AirError, UsageError
 
 EPILOG = """\b
 Examples:
   air send debug --args '[1, 2]'
   air send contacts.process --kwargs '{"contact_id": 7}' --wait
   air send data.export --kwargs '{"user_id": 1}' --wait --timeout 600
+  air send --workflow nightly-pipeline --wait
 """
 
 
@@ -30,7 +32,12 @@ class TaskFailed(AirError):
 
 @click.command(epilog=EPILOG)
 @config_option
-@click.argument("task")
+@click.argument("task", required=False)
+@click.option(
+    "--workflow",
+    metavar="NAME",
+    help="Send the workflow NAME of workflows.yaml instead of a task.",
+)
 @click.option("--args", "args_json", metavar="JSON", help="Positional arguments, a JSON list.")
 @click.option("--kwargs", "kwargs_json", metavar="JSON", help="Keyword arguments, a JSON object.")
 @click.option(
@@ -50,14 +57,26 @@ class TaskFailed(AirError):
 @pass_options
 def send(
     options: CliOptions,
-    task: str,
+    task: str | None,
+    workflow: str | None,
     args_json: str | None,
     kwargs_json: str | None,
     countdown: float | None,
     wait: bool,
     timeout: float,
 ) -> None:
-    """Enqueue TASK on the queue and with the priority the config gives it."""
+    """Enqueue TASK on the queue and with the priority the config gives it (or a workflow)."""
+    if (task is None) == (workflow is None):
+        raise UsageError("give a TASK or --workflow NAME (one of the two)")
+    if workflow is not None:
+        if args_json or kwargs_json or countdown is not None:
+            raise UsageError(
+                "--args, --kwargs and --countdown apply to a task, not to --workflow",
+                hint="a workflow's steps take their arguments from workflows.yaml",
+            )
+        send_workflow(options, workflow, wait, timeout)
+        return
+    assert task is not None
     args = as_json_arg(args_json, "--args", list)
     kwargs = as_json_arg(kwargs_json, "--kwargs", dict)
     plan = plan_or_fail(options)

@@ -37,6 +37,9 @@ class DeadLetter:
     traceback: str = ""
     hostname: str = ""
     failed_at: float = 0.0
+    # For a step of a declared workflow: {"name", "id", "step"} (step: "2", or "1.0" for the
+    # first member of parallel step 1), so a replay resumes the workflow from that step.
+    workflow: dict[str, str] | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), default=repr)

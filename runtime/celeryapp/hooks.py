@@ -12,7 +12,8 @@ from celery import signals
 from celery.exceptions import TimeLimitExceeded, WorkerLostError
 
 from runtime.broker.deadletter import DeadLetter, DeadLetterStore
-from runtime.celeryapp import catalogue, guards, logs
+from runtime.broker.workflow_runs import WorkflowRuns
+from runtime.celeryapp import catalogue, guards, logs, workflows
 from runtime.compiler.plan import Plan
 
 logger = logging.getLogger("air.worker")
@@ -92,8 +93,31 @@ def _release_claim(name: str, task_id: str | None, args: Any, kwargs: Any) -> No
         logger.warning("could not release the unique claim of %s[%s]", name, task_id)
 
 
+def _workflow_of(request: Any) -> dict[str, str] | None:
+    """{"name", "id", "step"} when the task runs as a step of a declared workflow."""
+    headers = getattr(request, "headers", None) or {}
+    if workflows.RUN not in headers:
+        return None
+    return {
+        "name": str(headers.get(workflows.NAME)),
+        "id": str(headers[workflows.RUN]),
+        "step": str(headers.get(workflows.STEP)),
+    }
+
+
+def _step_ended(request: Any, *, succeeded: bool) -> dict[str, str] | None:
+    step = _workflow_of(request)
+    if step is not None:
+        try:
+            WorkflowRuns(store().client).step_ended(step["id"], step["step"], succeeded=succeeded)
+        except Exception:  # the broker is down: progress lags, the run itself goes on
+            logger.warning("could not record the end of workflow step %s", step)
+    return step
+
+
 def _on_success(sender: Any = None, **_: Any) -> None:
     request = getattr(sender, "request", None)
+    _step_ended(request, succeeded=True)
     if request is not None:
         _release_claim(sender.name, request.id, request.args, request.kwargs)
 
@@ -108,6 +132,8 @@ def _on_failure(
     **_: Any,
 ) -> None:
     name = getattr(sender, "name", "?")
+    request = getattr(sender, "request", None)
+    step = _step_ended(request, succeeded=False)
     _release_claim(name, task_id, args, kwargs)
     policy = _plan().tasks.get(name)
     if policy is not None and not policy.dead_letter:
@@ -118,7 +144,6 @@ def _on_failure(
         reason = "worker-lost"
     else:
         reason = "failed"
-    request = getattr(sender, "request", None)
     delivery = getattr(request, "delivery_info", None) or {}
     _record(
         DeadLetter(
@@ -133,6 +158,7 @@ def _on_failure(
             message=str(exception or ""),
             traceback=str(getattr(einfo, "traceback", "") or ""),
             hostname=getattr(request, "hostname", None) or socket.gethostname(),
+            workflow=step,
         )
     )
 

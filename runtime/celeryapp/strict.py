@@ -1,10 +1,13 @@
 """`air validate --strict`: import the task code into a fresh app and report, as positioned
-diagnostics, where it and the config disagree on the task catalogue."""
+diagnostics, where it and the config disagree: the task catalogue, and whether each workflow
+step's task accepts what it will be called with."""
 
 from __future__ import annotations
 
 import importlib
 import traceback
+from collections.abc import Iterator
+from inspect import signature
 from typing import Any
 
 from runtime.celeryapp.app import create_app
@@ -12,9 +15,10 @@ from runtime.celeryapp.catalogue import Mismatch, compare
 from runtime.compiler.plan import Plan
 from runtime.config import pointer as ptr
 from runtime.config.diagnostics import Diagnostic
+from runtime.config.workflows import ParallelStep, TaskStep
 
 
-def inspect(plan: Plan) -> Mismatch:
+def inspect(plan: Plan) -> tuple[Any, Mismatch]:
     """Import the plan's modules into a fresh app and compare (for `air validate --strict`)."""
     app = create_app(plan)
     failed = []
@@ -29,14 +33,14 @@ def inspect(plan: Plan) -> Mismatch:
     mismatch.import_errors = failed
     if failed:  # tasks of a module that failed to import are not "missing": say it once
         mismatch.missing = []
-    return mismatch
+    return app, mismatch
 
 
 def diagnostics(validation: Any, plan: Plan) -> list[Diagnostic]:
     """`air validate --strict`: the catalogue check as positioned diagnostics."""
     config = validation.config
     doc = validation.docs["queues"]
-    mismatch = inspect(plan)
+    app, mismatch = inspect(plan)
     found = [
         doc.error(
             "AIR207",
@@ -80,4 +84,37 @@ def diagnostics(validation: Any, plan: Plan) -> list[Diagnostic]:
                 "path to an exception class (tasks.errors.TransientError)",
             )
         )
-    return found
+    return found + list(_workflow_arity(validation, app))
+
+
+def _workflow_arity(validation: Any, app: Any) -> Iterator[Diagnostic]:
+    """Each step's task must accept its own arguments, after the previous step's result when
+    it takes one (`input: previous`, the default, from the second step on)."""
+    for workflow in validation.config.workflows.values():
+        doc = validation.docs["workflows"]
+        for index, step in enumerate(workflow.steps):
+            members = step.steps if isinstance(step, ParallelStep) else (step,)
+            for member in members:
+                if not isinstance(member, TaskStep) or member.task not in app.tasks:
+                    continue
+                passed = index > 0 and member.takes_input
+                problem = _cannot_bind(app.tasks[member.task], member, passed)
+                if problem:
+                    yield doc.error(
+                        "AIR230",
+                        f"workflow '{workflow.name}' step {index}: task '{member.task}' "
+                        f"cannot be called {'with the previous result and ' if passed else ''}"
+                        f"these arguments: {problem}",
+                        member.origin.pointer,
+                        hint="add `input: none` when the task does not use what the step "
+                        "before returns, or fix args/kwargs to fit the task's parameters",
+                    )
+
+
+def _cannot_bind(task: Any, step: TaskStep, passed: bool) -> str | None:
+    args = (None, *step.args) if passed else step.args
+    try:
+        signature(task.run).bind(*args, **step.kwargs)
+    except TypeError as exc:
+        return str(exc)
+    return None

@@ -9,12 +9,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
-from runtime.compiler.plan import Plan, QueuePlan, RetryPlan, ScheduleEntry, TaskPlan, WorkerPlan
+from runtime.compiler.plan import (
+    Plan,
+    QueuePlan,
+    RetryPlan,
+    ScheduleEntry,
+    TaskPlan,
+    WorkerPlan,
+    WorkflowPlan,
+)
 from runtime.config.model import Config, Pool, Schedule, Task
 from runtime.config.units import redis_priority
 from runtime.config.validate import InvalidConfig, Validation, validate
+from runtime.config.workflows import ParallelStep, Step, Workflow
 
 APP = "runtime.celeryapp.app"  # the module `celery -A` loads; it builds the app from this same plan
 
@@ -77,8 +87,28 @@ def compile_plan(config: Config) -> Plan:
         beat_options=dict(BEAT_OPTIONS),
         beat_argv=("celery", "-A", APP, "beat", *_flags(BEAT_OPTIONS, _BEAT_FLAGS)),
         notes=NOTES,
+        workflows={w.name: _workflow(w) for w in config.workflows.values()},
         result_backend_class=_result_backend_class(config.broker.result_backend),
     )
+
+
+def _workflow(workflow: Workflow) -> WorkflowPlan:
+    return WorkflowPlan(
+        name=workflow.name,
+        description=workflow.description,
+        steps=tuple(_step(step) for step in workflow.steps),
+    )
+
+
+def _step(step: Step) -> dict[str, Any]:
+    if isinstance(step, ParallelStep):
+        return {"parallel": [_step(member) for member in step.steps]}
+    return {
+        "task": step.task,
+        "args": list(step.args),
+        "kwargs": dict(step.kwargs),
+        "input": step.takes_input,
+    }
 
 
 def _task(task: Task, queue_priority: dict[str, int]) -> TaskPlan:

@@ -43,6 +43,25 @@ class QueuePlan:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class WorkflowPlan:
+    """A workflow as plain data; runtime/celeryapp/workflows.py turns it into a Celery canvas.
+    A step is {"task", "args", "kwargs"} or {"parallel": [steps]}."""
+
+    name: str
+    description: str
+    steps: tuple[dict[str, Any], ...]
+
+    @property
+    def size(self) -> int:
+        """How many task runs one run of the workflow makes."""
+        return self.count(self.steps)
+
+    @staticmethod
+    def count(steps: tuple[dict[str, Any], ...] | list[dict[str, Any]]) -> int:
+        return sum(WorkflowPlan.count(s["parallel"]) if "parallel" in s else 1 for s in steps)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class WorkerPlan:
     pool: str
     queues: tuple[str, ...]  # most urgent first
@@ -81,6 +100,7 @@ class Plan:
     beat_options: dict[str, Any]  # celery.apps.beat.Beat keyword arguments
     beat_argv: tuple[str, ...]
     notes: tuple[str, ...] = field(default=())
+    workflows: dict[str, WorkflowPlan] = field(default_factory=dict)
     # Celery's app.backend_cls: set when air's own result backend class serves the URL.
     result_backend_class: str | None = None
 

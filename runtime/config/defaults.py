@@ -10,6 +10,7 @@ from typing import Any
 CONFIG_DIR = "config"
 QUEUES_FILE = "queues.yaml"
 SCHEDULES_FILE = "schedules.yaml"
+WORKFLOWS_FILE = "workflows.yaml"  # optional
 
 IMPORTS: tuple[str, ...] = ("tasks",)
 
@@ -63,3 +64,5 @@ SCHEDULE: dict[str, Any] = {
     "enabled": True,
     "description": "",
 }
+
+WORKFLOW_STEP: dict[str, Any] = {"args": [], "kwargs": {}, "input": "previous"}

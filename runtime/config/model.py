@@ -11,11 +11,14 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runtime.config import backoff, defaults
 from runtime.config import pointer as ptr
 from runtime.config.units import Rate, parse_duration, parse_rate, parse_size_kib
+
+if TYPE_CHECKING:
+    from runtime.config.workflows import Workflow
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +165,7 @@ class Config:
     default_queue: str  # where tasks without a queue, and unknown task names, are routed
     timezone: str
     schedules: Mapping[str, Schedule]
+    workflows: Mapping[str, Workflow] = field(default_factory=dict)
     defaults_origin: Origin = field(compare=False, repr=False)
     schedules_origin: Origin = field(compare=False, repr=False)
 

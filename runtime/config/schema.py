@@ -19,7 +19,11 @@ if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
 
-SCHEMAS = {"queues": "queues.schema.json", "schedules": "schedules.schema.json"}
+SCHEMAS = {
+    "queues": "queues.schema.json",
+    "schedules": "schedules.schema.json",
+    "workflows": "workflows.schema.json",
+}
 
 _TYPE_NAMES = {
     "object": "a mapping",
@@ -110,7 +114,8 @@ def _diagnose(doc: Document, kind: str, error: ValidationError) -> Iterator[Diag
     elif keyword == "anyOf" and isinstance(e.value, dict) and _object_branch(e):
         from jsonschema.exceptions import best_match
 
-        # A mapping where a value may be a string or a mapping: report what is wrong in it.
+        # A mapping where a value may be a string or one of several mappings: report what is
+        # wrong inside the mapping it was meant to be.
         yield from _diagnose(doc, kind, best_match(_object_branch(e)))
     elif keyword == "anyOf" and _pattern_kind(e.schema):
         yield _malformed(e)
@@ -208,15 +213,16 @@ def _bad_name(e: _Error) -> Iterator[Diagnostic]:
 
 
 def _object_branch(e: _Error) -> list[ValidationError]:
-    """The errors of the anyOf alternatives that take a mapping."""
-    alternatives = e.schema.get("anyOf", [])
-    return [
-        c
-        for c in e.error.context or ()
-        if c.schema_path
-        and isinstance(c.schema_path[0], int)
-        and alternatives[c.schema_path[0]].get("type") == "object"
+    """The errors of the anyOf alternative a mapping was meant to be: the first that takes a
+    mapping and whose required keys it has, else the first that takes a mapping."""
+    alternatives = [
+        (i, s) for i, s in enumerate(e.schema.get("anyOf", [])) if s.get("type") == "object"
     ]
+    meant = next(
+        (i for i, s in alternatives if set(s.get("required", ())) <= set(e.value)),
+        alternatives[0][0] if alternatives else None,
+    )
+    return [c for c in e.error.context or () if c.schema_path and c.schema_path[0] == meant]
 
 
 def _pattern(e: _Error) -> Iterator[Diagnostic]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from runtime.config import defaults, rules, schema
@@ -13,8 +13,14 @@ from runtime.config.diagnostics import Diagnostic, Report
 from runtime.config.errors import ConfigError, UsageError
 from runtime.config.model import Config, build
 from runtime.config.source import Document, load_file
+from runtime.config.workflows import build_workflows
 
-KINDS = {"queues": defaults.QUEUES_FILE, "schedules": defaults.SCHEDULES_FILE}
+KINDS = {
+    "queues": defaults.QUEUES_FILE,
+    "schedules": defaults.SCHEDULES_FILE,
+    "workflows": defaults.WORKFLOWS_FILE,
+}
+OPTIONAL = {"workflows"}  # a config without workflows.yaml has no workflows
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +41,8 @@ def validate(config_dir: Path, env: Mapping[str, str] | None = None) -> Validati
     docs: dict[str, Document] = {}
     schema_errors: list[Diagnostic] = []
     for kind, filename in KINDS.items():
+        if kind in OPTIONAL and not (config_dir / filename).exists():
+            continue
         doc = load_file(config_dir / filename, display_path(config_dir / filename), env)
         docs[kind] = doc
         report.extend(doc.diagnostics)
@@ -52,6 +60,9 @@ def validate(config_dir: Path, env: Mapping[str, str] | None = None) -> Validati
     config = build(
         docs["queues"].path, docs["queues"].data, docs["schedules"].path, docs["schedules"].data
     )
+    if "workflows" in docs:
+        workflows = docs["workflows"]
+        config = replace(config, workflows=build_workflows(workflows.path, workflows.data))
     if all(doc.data is not None for doc in docs.values()):
         by_file = {doc.path: doc for doc in docs.values()}
         report.extend(d for d in rules.check(config, by_file) if not _shadowed(d, schema_errors))

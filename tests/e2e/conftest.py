@@ -33,6 +33,8 @@ ALL_SAMPLE_TASKS = [
     "sample.hang",
     "sample.die_once",
     "sample.slow",
+    "sample.step",
+    "sample.fail_first",
 ]
 
 
@@ -75,12 +77,21 @@ class Platform:
     def config_dir(self) -> Path:
         return self.root / "config"
 
-    def write(self, queues: dict[str, Any], schedules: dict[str, Any] | None = None) -> None:
+    def write(
+        self,
+        queues: dict[str, Any],
+        schedules: dict[str, Any] | None = None,
+        workflows: dict[str, Any] | None = None,
+    ) -> None:
         self.config_dir.mkdir(parents=True, exist_ok=True)
         (self.config_dir / "queues.yaml").write_text(yaml.safe_dump(queues, sort_keys=False))
         (self.config_dir / "schedules.yaml").write_text(
             yaml.safe_dump(schedules or {"version": 1, "schedules": {}}, sort_keys=False)
         )
+        if workflows is not None:
+            (self.config_dir / "workflows.yaml").write_text(
+                yaml.safe_dump({"version": 1, "workflows": workflows}, sort_keys=False)
+            )
 
     def env(self) -> dict[str, str]:
         return dict(

@@ -98,3 +98,22 @@ def slow(self: Any, key: str, seconds: float) -> str:
     time.sleep(seconds)
     _log(f"events:{key}", done=attempt)
     return f"done on attempt {attempt}"
+
+
+@shared_task(name="sample.step", bind=True)
+def step(self: Any, previous: Any = None, tag: str = "", seconds: float = 0.0) -> str:
+    """A workflow step: logs what it received and when it ran; returns its tag."""
+    started = time.time()
+    time.sleep(seconds)
+    _log("events:steps", tag=tag, previous=previous, started=started, pid=os.getpid())
+    return tag
+
+
+@shared_task(name="sample.fail_first", bind=True)
+def fail_first(self: Any, previous: Any = None, key: str = "") -> str:
+    """Fails on its first attempt (counted in Redis across sends), succeeds after."""
+    attempt = _redis().incr(f"attempts:{key}")
+    _log(f"events:{key}", attempt=attempt, previous=previous)
+    if attempt == 1:
+        raise Flaky("the first attempt fails on purpose")
+    return f"{key} on attempt {attempt}"

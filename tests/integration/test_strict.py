@@ -88,3 +88,22 @@ def test_strict_is_skipped_while_the_config_has_errors(tmp_path: Path) -> None:
     code, found = _run(tmp_path, config)
     assert code == 1
     assert [c for c, _ in _codes(found)] == ["AIR201"]  # the config first; the code after
+
+
+def test_a_workflow_step_must_accept_what_it_is_called_with(tmp_path: Path) -> None:
+    steps = [
+        {"task": "sample.step", "kwargs": {"tag": "a"}},
+        "sample.echo",  # echo(value=None): takes the previous result
+        {"task": "sample.flaky", "kwargs": {"key": "k", "failures": 0}},  # no room for it
+        {"task": "sample.flaky", "input": "none", "kwargs": {"key": "k", "failures": 0}},
+        {"parallel": [{"task": "sample.always_fails", "kwargs": {"key": "k", "nope": 1}}]},
+    ]
+    (tmp_path / "workflows.yaml").write_text(
+        yaml.safe_dump({"version": 1, "workflows": {"w": {"steps": steps}}})
+    )
+    code, found = _run(tmp_path, queues_config("redis://127.0.0.1:1/0"))
+    assert code == 1
+    assert _codes(found) == [
+        ("AIR230", "/workflows/w/steps/2"),
+        ("AIR230", "/workflows/w/steps/4/parallel/0"),
+    ]

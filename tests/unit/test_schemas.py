@@ -121,6 +121,8 @@ DEFAULT_SOURCES: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {
     ("queues", ("$defs", "unique", "properties")): defaults.UNIQUE,
     ("schedules", ("properties",)): {"timezone": defaults.TIMEZONE},
     ("schedules", ("$defs", "schedule", "properties")): defaults.SCHEDULE,
+    ("workflows", ("$defs", "workflow", "properties")): {"description": ""},
+    ("workflows", ("$defs", "step", "anyOf", "1", "properties")): defaults.WORKFLOW_STEP,
 }
 
 

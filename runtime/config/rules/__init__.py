@@ -13,6 +13,7 @@ from runtime.config.rules.context import Context, Rule
 from runtime.config.rules.limits import pool_limits, retry_delays, task_limits, unique_claims
 from runtime.config.rules.references import queue_consumers, queue_references, schedule_references
 from runtime.config.rules.schedules import schedule_timing, timezones
+from runtime.config.rules.workflows import workflow_duration, workflow_tasks
 from runtime.config.source import Document
 
 RULES: tuple[Rule, ...] = (
@@ -26,6 +27,8 @@ RULES: tuple[Rule, ...] = (
     schedule_timing,
     timezones,
     broker_url,
+    workflow_tasks,
+    workflow_duration,
 )
 
 

@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""What a declared workflow costs per step, against the same chain built at the call site.
+
+Both run N no-op steps (bench.noop, immutable signatures) in one chain on the same air worker
+(pool bench-c2) and private redis-server, alternating, R rounds; the time is from the send to
+the last step's result. The workflow side is a WorkflowPlan of the same steps sent through
+runtime/celeryapp/workflows.py: headers on every step, the run's record in Redis, and each
+worker's hook counting finished steps.
+
+    .venv/bin/python bench/workflow.py               # updates docs/benchmarks.md
+    .venv/bin/python bench/workflow.py --rounds 3 --no-docs
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _common as common  # noqa: E402  (bench/ is not a package)
+import _workers as workers  # noqa: E402
+
+MARKER = "bench:workflow"
+POOL = "bench-c2"
+
+
+def plain_chain(app: Any, steps: int) -> Any:
+    from celery import chain
+
+    return chain(*(app.signature("bench.noop", immutable=True) for _ in range(steps)))
+
+
+def timed(send: Any, timeout: float) -> float:
+    started = time.perf_counter()
+    send().get(timeout=timeout)
+    return time.perf_counter() - started
+
+
+def measure(bench: workers.Bench, args: argparse.Namespace) -> list[dict[str, Any]]:
+    import redis
+
+    from runtime.broker.workflow_runs import WorkflowRuns
+    from runtime.celeryapp import workflows
+    from runtime.compiler.plan import WorkflowPlan
+
+    plan = workers.air_plan(bench.config_dir)
+    app = workers.air_app(bench.config_dir)
+    runs = WorkflowRuns(redis.Redis.from_url(bench.broker.broker_url))
+    step = {"task": "bench.noop", "args": [], "kwargs": {}, "input": False}
+    declared = WorkflowPlan(name="bench", description="", steps=(step,) * args.steps)
+    sends = {
+        "call-site chain": lambda: plain_chain(app, args.steps).apply_async(),
+        "air workflow": lambda: workflows.send(app, plan, declared, runs)[1],
+    }
+    worker = workers.WorkerProcess(
+        "air",
+        workers.air_run_argv(bench.config_dir, POOL),
+        bench.worker_env(),
+        bench.logs / "w.log",
+    )
+    records = []
+    try:
+        worker.start()
+        timed(sends["call-site chain"], 120)  # warm-up: the worker is up and has every task
+        for round_no in range(args.rounds):
+            order = list(sends) if round_no % 2 == 0 else list(reversed(sends))
+            for kind in order:
+                seconds = timed(sends[kind], 120)
+                records.append({"kind": kind, "round": round_no, "seconds": seconds})
+                print(f"  round {round_no + 1} {kind:16} {seconds * 1000:.0f} ms", file=sys.stderr)
+    finally:
+        worker.stop()
+    return records
+
+
+def summary(records: list[dict[str, Any]], steps: int) -> list[dict[str, Any]]:
+    rows = []
+    for kind in ("call-site chain", "air workflow"):
+        seconds = [r["seconds"] for r in records if r["kind"] == kind]
+        median = statistics.median(seconds)
+        rows.append({"kind": kind, "median_s": median, "per_step_ms": median * 1000 / steps})
+    rows[1]["ratio"] = rows[1]["median_s"] / rows[0]["median_s"]
+    rows[1]["overhead_per_step_ms"] = rows[1]["per_step_ms"] - rows[0]["per_step_ms"]
+    return rows
+
+
+def table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]], str]:
+    headers = ["chain of no-op steps", "median, whole run", "per step", "ratio"]
+    body = [
+        [
+            r["kind"],
+            f"{r['median_s'] * 1000:.0f} ms",
+            f"{r['per_step_ms']:.2f} ms",
+            f"{r.get('ratio', 1.0):.2f}",
+        ]
+        for r in rows
+    ]
+    return headers, body, "lrrr"
+
+
+def verdicts(rows: list[dict[str, Any]]) -> list[str]:
+    overhead = rows[1]["overhead_per_step_ms"]
+    return [
+        f"a declared workflow costs {overhead:+.2f} ms per step over the same chain built at the "
+        f"call site ({rows[1]['ratio']:.2f}x the whole run)"
+    ]
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add = parser.add_argument
+    add("--steps", type=int, default=30, help="steps in each chain (30)")
+    add("--rounds", type=int, default=7, help="runs of each, alternating (7)")
+    add("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    with workers.private_broker("workflow", MARKER, [2]) as bench:
+        records = measure(bench, args)
+    rows = summary(records, args.steps)
+    print(common.text_table(*table(rows)))
+    print("\n" + "\n".join(verdicts(rows)))
+    extra = (
+        f"{args.steps} no-op steps per chain on one air worker (prefork pool of 2), "
+        f"{args.rounds} runs of each, alternating; send to last result."
+    )
+    notes = [
+        "The workflow side adds, per step: three message headers, the worker's success hook "
+        "counting the step in the run's Redis hash (one script call), and one hash write at send.",
+    ]
+    section = None
+    if not args.no_docs:
+        section = "\n\n".join(
+            workers.docs_section(bench.env, extra, table(rows), verdicts(rows), notes)
+        )
+    bench.report(args, section, rows, records, verdicts(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    common.entry_point(main, "workflow.py")
