@@ -20,6 +20,13 @@ from runtime.process.supervisor import Child, Supervisor
 EPILOG = """\b
 Examples:
   air up                              every pool and beat; Ctrl-C stops them all
+  air up --grace 60                   running tasks get a minute to finish on Ctrl-C
+
+\b
+Ctrl-C or SIGTERM is a warm shutdown: workers take no new task and their running tasks
+finish within --grace seconds; then they are cancelled (acks_late ones go back to their
+queue) and, 10 s later, whatever remains is killed. A second Ctrl-C skips to the cancel,
+a third kills at once.
   air up --pools default,ai-tasks     only these pools (and beat)
   air up --no-beat --grace 30
 """
@@ -36,7 +43,7 @@ STATE_DIR = Path(".air")
     type=click.FloatRange(min=0),
     default=20.0,
     show_default=True,
-    help="Seconds a warm shutdown may take before children are killed.",
+    help="Seconds running tasks get to finish on Ctrl-C/SIGTERM before they are cancelled.",
 )
 @click.option(
     "--loglevel",
@@ -72,14 +79,16 @@ def up(options: CliOptions, only: str | None, no_beat: bool, grace: float, logle
         supervisor.start_all()
         _print_table(plan, children)
         supervisor.watch()
-        click.echo("air: shutting down (warm; Ctrl-C again does not hurry it)", err=True)
-        killed = supervisor.shutdown()
-        if killed:
-            click.echo(
-                f"air: killed after the {grace:g}s grace period: {', '.join(killed)}", err=True
-            )
+        click.echo(
+            f"air: warm shutdown: running tasks have {grace:g}s to finish "
+            f"(Ctrl-C again cancels them; acks_late tasks go back to their queue)",
+            err=True,
+        )
+        late = supervisor.shutdown()
+        if late:
+            click.echo(f"air: cut short (cold shutdown): {', '.join(late)}", err=True)
     finally:
-        if supervisor.children and not supervisor.stopping.is_set():
+        if supervisor.children and not supervisor.stopping:
             supervisor.shutdown()
         for server in servers:
             click.echo(f"air: stopping the embedded Redis on port {server.port}", err=True)
