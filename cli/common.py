@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from cli.options import CliOptions
+from runtime.broker import reach
+from runtime.broker.reach import redact as redact  # shared by the commands
 from runtime.compiler.compile import load_plan
 from runtime.compiler.plan import Plan
 from runtime.config.diagnostics import Report, Severity
-from runtime.config.errors import BrokerUnreachable, UsageError
+from runtime.config.errors import UsageError
 from runtime.config.reporters import render_text
 from runtime.config.validate import InvalidConfig
 
@@ -49,26 +51,8 @@ def pick(name: str, choices: Iterable[str], noun: str) -> str:
 
 
 def ping_broker(url: str, timeout: float = 3.0) -> None:
-    """Fail fast, with exit code 3, when Redis does not answer."""
-    import redis
-
-    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
-    try:
-        client.ping()
-    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-        raise BrokerUnreachable(
-            f"the broker at {redact(url)} does not answer: {exc}",
-            hint="start Redis, or run `air up`, which starts one",
-        ) from None
-    finally:
-        client.close()
-
-
-def redact(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    return url.replace(f":{parts.password}@", ":***@") if parts.password else url
+    """Fail fast, with exit code 3, when Redis does not answer (or something else does)."""
+    reach.ping(url, timeout)
 
 
 def celery_app(plan: Plan) -> Celery:

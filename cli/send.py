@@ -12,7 +12,8 @@ import click
 from cli import exit_codes
 from cli.common import as_json_arg, celery_app, pick, ping_broker, plan_or_fail
 from cli.options import CliOptions, config_option, pass_options
-from runtime.config.errors import AirError
+from runtime.broker import reach
+from runtime.config.errors import AirError, BrokerUnreachable
 
 EPILOG = """\b
 Examples:
@@ -63,7 +64,11 @@ def send(
     plan = plan_or_fail(options)
     policy = plan.tasks[pick(task, plan.tasks, "task")]
     ping_broker(plan.celery["broker_url"])
+    if wait:  # before publishing: a task nobody can wait for should not be sent
+        reach.ping(plan.celery["result_backend"], what="result backend")
     app = celery_app(plan)
+    # --wait polls the stored state; the send itself never needs the result backend.
+    app.backend.subscribe_on_send = False
     result = app.send_task(
         policy.name, args=args, kwargs=kwargs, countdown=countdown, expires=policy.expires
     )
@@ -75,6 +80,20 @@ def send(
 
 
 def _wait(result: Any, timeout: float, show_progress: bool) -> None:
+    import redis
+
+    try:
+        _poll(result, timeout, show_progress)
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        url = reach.redact(result.backend.url or "")
+        raise BrokerUnreachable(
+            f"the result backend at {url} stopped answering while waiting for task "
+            f"{result.id}: {exc}",
+            hint="the task was sent; its result is stored once the result backend is back",
+        ) from None
+
+
+def _poll(result: Any, timeout: float, show_progress: bool) -> None:
     deadline = time.monotonic() + timeout
     bar = _ProgressBar() if show_progress else None
     while time.monotonic() < deadline:
