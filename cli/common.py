@@ -17,13 +17,15 @@ from runtime.config.diagnostics import Report, Severity
 from runtime.config.errors import UsageError
 from runtime.config.reporters import render_text
 from runtime.config.validate import InvalidConfig
+from runtime.process import jsonlines
 
 if TYPE_CHECKING:
     from celery import Celery
 
 
-def plan_or_fail(options: CliOptions, *, warnings: bool = False) -> Plan:
-    """The compiled plan; on config errors print every diagnostic to stderr and stop."""
+def plan_or_fail(options: CliOptions, *, warnings: bool = False, as_json: bool = False) -> Plan:
+    """The compiled plan; on config errors print every diagnostic to stderr and stop.
+    `as_json`: warnings as JSON log lines, one each (`air up` under a log collector)."""
     try:
         plan, result = load_plan(options.config_dir)
     except InvalidConfig as exc:
@@ -36,6 +38,11 @@ def plan_or_fail(options: CliOptions, *, warnings: bool = False) -> Plan:
         raise
     if warnings and result.report.warnings and options.verbosity > 0:
         only = Report([d for d in result.report if d.severity is Severity.WARNING])
+        if as_json:
+            for item in only:
+                details: dict[str, Any] = item.to_dict()
+                click.echo(jsonlines.note("config warning", level="warning", **details), err=True)
+            return plan
         click.echo(render_text(only, color=options.color), err=True, nl=False, color=options.color)
     return plan
 

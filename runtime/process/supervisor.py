@@ -19,7 +19,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
+
+from runtime.process import jsonlines
 
 MIN_BACKOFF, MAX_BACKOFF = 1.0, 30.0
 STABLE_AFTER = 60.0  # seconds up after which a child's back-off resets
@@ -52,11 +54,13 @@ class Supervisor:
         grace: float = 10.0,
         out: IO[str] | None = None,
         color: bool = False,
+        json_lines: bool = False,
     ) -> None:
         self.children = children
         self.grace = grace
         self.out = out or sys.stdout
         self.color = color
+        self.json_lines = json_lines  # every line a JSON object, for log collectors
         self.width = max((len(c.name) for c in children), default=4)
         # An int, not a threading.Event: stop() runs in signal handlers, and Event.set() there
         # can deadlock on the lock the interrupted Event.wait() holds.
@@ -65,11 +69,26 @@ class Supervisor:
 
     # -- output --------------------------------------------------------------------------
     def say(self, name: str, line: str) -> None:
+        """One line of a child's output, prefixed with its name (or tagged, as JSON)."""
+        if self.json_lines:
+            if line.strip():  # Celery pads its notices with blank lines
+                self._write(jsonlines.tag(name, line))
+            return
         prefix = name.ljust(self.width)
         if self.color:
             prefix = f"\033[{31 + hash(name) % 6}m{prefix}\033[0m"
+        self._write(f"{prefix} | {line}")
+
+    def tell(self, message: str, level: str = "info", **fields: Any) -> None:
+        """The supervisor's own news: a line from `air`, or a JSON note."""
+        if self.json_lines:
+            self._write(jsonlines.note(message, level=level, **fields))
+        else:
+            self.say("air", message)
+
+    def _write(self, line: str) -> None:
         with self.lock:
-            self.out.write(f"{prefix} | {line}\n")
+            self.out.write(line + "\n")
             self.out.flush()
 
     def _pump(self, child: Child, stream: IO[bytes]) -> None:
@@ -121,16 +140,20 @@ class Supervisor:
             if uptime > STABLE_AFTER:
                 child.backoff = MIN_BACKOFF
             child.restart_at = now + child.backoff
-            self.say(
-                "air",
+            self.tell(
                 f"{child.name} exited with {process.returncode} after {uptime:.1f}s; "
                 f"restarting in {child.backoff:.0f}s",
+                level="warning",
+                process=child.name,
             )
             child.backoff = min(child.backoff * 2, MAX_BACKOFF)
         if child.restart_at is not None and now >= child.restart_at:
             child.restarts += 1
             self.start(child)
-            self.say("air", f"{child.name} restarted (pid {child.pid}, restart {child.restarts})")
+            self.tell(
+                f"{child.name} restarted (pid {child.pid}, restart {child.restarts})",
+                process=child.name,
+            )
 
     @property
     def stopping(self) -> bool:
@@ -154,19 +177,28 @@ class Supervisor:
         self._wait_exit(running, self.grace, until=COLD)
         late = [c for c in running if _alive(c)]
         for child in late:
-            self.say(
-                "air",
+            self.tell(
                 f"{child.name} did not stop within {self.grace:g}s of SIGTERM"
                 if self.urgency < COLD
                 else f"{child.name}: asked to hurry",
+                level="warning",
+                process=child.name,
             )
-            self.say("air", f"{child.name}: cold shutdown (SIGQUIT; running tasks go back)")
+            self.tell(
+                f"{child.name}: cold shutdown (SIGQUIT; running tasks go back)",
+                level="warning",
+                process=child.name,
+            )
             _signal_main(child, signal.SIGQUIT)
         self._wait_exit(late, COLD_GRACE, until=KILL)
         for child in running:
             assert child.process is not None
             if _alive(child):
-                self.say("air", f"{child.name}: still running; SIGKILL to its process group")
+                self.tell(
+                    f"{child.name}: still running; SIGKILL to its process group",
+                    level="warning",
+                    process=child.name,
+                )
             # Always sweep the group: a pool process may outlive its parent.
             _signal_group(child, signal.SIGKILL)
             child.process.wait()

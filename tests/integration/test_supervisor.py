@@ -5,6 +5,7 @@ process left behind."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import sys
@@ -322,3 +323,25 @@ def test_grandchildren_of_a_child_that_died_are_gone_too(supervisors: list[Super
 
     for pid in orphans:
         wait_until(lambda pid=pid: gone(pid), timeout=5, message=f"orphan {pid} to be gone")
+
+
+def test_json_lines_tag_each_child_line_and_wrap_plain_text(supervisors: list[Supervisor]) -> None:
+    out = io.StringIO()
+    talker = child(
+        "talker",
+        "import json\n"
+        "print(json.dumps({'event': 'hello', 'level': 'info'}))\n"
+        "print()\n"
+        "print('a plain banner line', flush=True)\n",
+    )
+    boss = Supervisor([talker], out=out, json_lines=True)
+    supervisors.append(boss)
+    boss.start_all()
+    wait_until(lambda: "banner" in out.getvalue(), message="the child's output")
+    boss.shutdown()
+
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert records[0] == {"event": "hello", "level": "info", "process": "talker"}
+    assert records[1]["event"] == "a plain banner line"  # and the blank line is gone
+    assert records[1]["process"] == "talker" and records[1]["logger"] == "air.output"
+    assert len(records) == 2
