@@ -84,6 +84,9 @@ Examples:
   air beat                         send scheduled tasks on time
   air beat --dry-run               print the equivalent celery command instead
   air beat --broker-wait 0         exit 3 at once if the broker does not answer
+
+\b
+With the broker down it says at once that it is waiting, and after --broker-wait exits 3.
 """
 
 

@@ -20,6 +20,10 @@ Examples:
   air send debug --args '[1, 2]'
   air send contacts.process --kwargs '{"contact_id": 7}' --wait
   air send data.export --kwargs '{"user_id": 1}' --wait --timeout 600
+
+\b
+Sending needs only the broker; --wait also needs the result backend and checks it before
+sending. Either one not answering (or not being Redis) exits 3 at once.
 """
 
 

@@ -22,15 +22,14 @@ from runtime.process.supervisor import Child, Supervisor
 EPILOG = """\b
 Examples:
   air up                              every pool and beat; Ctrl-C stops them all
-  air up --grace 60                   running tasks get a minute to finish on Ctrl-C
+  air up --pools default,ai-tasks     only these pools (and beat)
+  air up --no-beat --grace 60         running tasks get a minute to finish on Ctrl-C
 
 \b
 Ctrl-C or SIGTERM is a warm shutdown: workers take no new task and their running tasks
 finish within --grace seconds; then they are cancelled (acks_late ones go back to their
 queue) and, 10 s later, whatever remains is killed. A second Ctrl-C skips to the cancel,
-a third kills at once.
-  air up --pools default,ai-tasks     only these pools (and beat)
-  air up --no-beat --grace 30
+a third kills at once. With output piped, every line is JSON (AIR_LOG_FORMAT overrides).
 """
 
 STATE_DIR = Path(".air")
