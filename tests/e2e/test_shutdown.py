@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -15,7 +16,7 @@ import redis
 
 from runtime.broker.deadletter import DeadLetterStore
 from runtime.broker.queues import read_queues
-from tests.e2e.conftest import AIR, Platform, events, queues_config
+from tests.e2e.conftest import Platform, events, queues_config
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(150)]
@@ -31,45 +32,39 @@ def client(crashable_platform: Platform) -> Iterator[redis.Redis]:
     connection.close()
 
 
-def start_up(platform: Platform, *args: str) -> subprocess.Popen[str]:
-    """`air up` in a session of its own, as a terminal's foreground job would be."""
+def start_up(platform: Platform, *args: str) -> tuple[subprocess.Popen[bytes], Path]:
+    """`air up` in a session of its own, as a terminal's foreground job would be; its output
+    goes to the returned log file."""
     platform.write(queues_config(platform.redis_url), EVERY_HOUR)
-    return subprocess.Popen(
-        [AIR, "up", *args],
-        cwd=platform.root,
-        env=platform.env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    up = platform.air("up", *args)
+    return up, platform.processes[-1][1]
 
 
 def started(redis_client: Any, key: str) -> list[dict[str, Any]]:
     return wait_until(lambda: events(redis_client, key), timeout=60, message="the task to start")
 
 
-def stop(up: subprocess.Popen[str], timeout: float) -> str:
+def stop(up: subprocess.Popen[bytes], log: Path, timeout: float) -> str:
     try:
-        return up.communicate(timeout=timeout)[0]
-    finally:
-        if up.poll() is None:
-            os.killpg(up.pid, signal.SIGKILL)
-            up.wait()
+        up.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(up.pid, signal.SIGKILL)
+        up.wait()
+    return log.read_text(errors="replace")
 
 
 def test_sigterm_lets_a_running_task_finish(
     crashable_platform: Platform, client: redis.Redis
 ) -> None:
     platform = crashable_platform
-    up = start_up(platform, "--grace", "20", "--pools", "default")
+    up, log = start_up(platform, "--grace", "20", "--pools", "default")
     platform.wait_ready("default", timeout=60)
     descendants = psutil.Process(up.pid).children(recursive=True)
     result = platform.app().send_task("sample.slow", args=["warm", 4.0])
     started(client, "warm")
 
     up.send_signal(signal.SIGTERM)  # as `docker stop` or Kubernetes would
-    output = stop(up, timeout=40)
+    output = stop(up, log, timeout=40)
 
     assert up.returncode == 0, output
     assert result.get(timeout=10) == "done on attempt 1"
@@ -80,17 +75,25 @@ def test_sigterm_lets_a_running_task_finish(
     assert alive == [], [p.cmdline() for p in alive]  # beat and the pool processes too
 
 
-def test_a_task_longer_than_the_grace_goes_back_to_its_queue(
-    crashable_platform: Platform, client: redis.Redis
+@pytest.mark.parametrize(
+    ("grace", "presses"),
+    [("2", 1), ("120", 2)],
+    ids=["grace-runs-out", "second-ctrl-c"],
+)
+def test_a_task_cut_short_goes_back_to_its_queue(
+    crashable_platform: Platform, client: redis.Redis, grace: str, presses: int
 ) -> None:
     platform = crashable_platform
-    up = start_up(platform, "--grace", "2", "--pools", "default")
+    up, log = start_up(platform, "--grace", grace, "--pools", "default")
     platform.wait_ready("default", timeout=60)
     result = platform.app().send_task("sample.slow", args=["long", 15.0])
     started(client, "long")
 
     os.killpg(up.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole foreground group
-    output = stop(up, timeout=40)
+    if presses == 2:  # once the first has been seen: two at once may arrive as one
+        wait_until(lambda: "warm shutdown" in log.read_text(), message="the warm shutdown")
+        os.killpg(up.pid, signal.SIGINT)
+    output = stop(up, log, timeout=40)  # far less than a 120 s grace
 
     assert up.returncode == 0, output
     assert "cut short (cold shutdown): default" in output, output
