@@ -9,19 +9,23 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from cli.options import CliOptions
+from runtime.broker import reach
+from runtime.broker.reach import redact as redact  # shared by the commands
 from runtime.compiler.compile import load_plan
 from runtime.compiler.plan import Plan
 from runtime.config.diagnostics import Report, Severity
-from runtime.config.errors import BrokerUnreachable, UsageError
+from runtime.config.errors import UsageError
 from runtime.config.reporters import render_text
 from runtime.config.validate import InvalidConfig
+from runtime.process import jsonlines
 
 if TYPE_CHECKING:
     from celery import Celery
 
 
-def plan_or_fail(options: CliOptions, *, warnings: bool = False) -> Plan:
-    """The compiled plan; on config errors print every diagnostic to stderr and stop."""
+def plan_or_fail(options: CliOptions, *, warnings: bool = False, as_json: bool = False) -> Plan:
+    """The compiled plan; on config errors print every diagnostic to stderr and stop.
+    `as_json`: warnings as JSON log lines, one each (`air up` under a log collector)."""
     try:
         plan, result = load_plan(options.config_dir)
     except InvalidConfig as exc:
@@ -34,6 +38,11 @@ def plan_or_fail(options: CliOptions, *, warnings: bool = False) -> Plan:
         raise
     if warnings and result.report.warnings and options.verbosity > 0:
         only = Report([d for d in result.report if d.severity is Severity.WARNING])
+        if as_json:
+            for item in only:
+                details: dict[str, Any] = item.to_dict()
+                click.echo(jsonlines.note("config warning", level="warning", **details), err=True)
+            return plan
         click.echo(render_text(only, color=options.color), err=True, nl=False, color=options.color)
     return plan
 
@@ -49,26 +58,8 @@ def pick(name: str, choices: Iterable[str], noun: str) -> str:
 
 
 def ping_broker(url: str, timeout: float = 3.0) -> None:
-    """Fail fast, with exit code 3, when Redis does not answer."""
-    import redis
-
-    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
-    try:
-        client.ping()
-    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-        raise BrokerUnreachable(
-            f"the broker at {redact(url)} does not answer: {exc}",
-            hint="start Redis, or run `air up`, which starts one",
-        ) from None
-    finally:
-        client.close()
-
-
-def redact(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    return url.replace(f":{parts.password}@", ":***@") if parts.password else url
+    """Fail fast, with exit code 3, when Redis does not answer (or something else does)."""
+    reach.ping(url, timeout)
 
 
 def celery_app(plan: Plan) -> Celery:

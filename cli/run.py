@@ -3,20 +3,54 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import click
 
 from cli.common import celery_app, pick, plan_or_fail
 from cli.options import CliOptions, config_option, pass_options
+from runtime.broker import reach
+from runtime.compiler.plan import Plan
+from runtime.config.units import parse_duration
 
 RUN_EPILOG = """\b
 Examples:
   air run default                  start the 'default' pool's worker
   air run default --dry-run        print the equivalent celery command instead
   air run default --loglevel DEBUG
+  air run default --broker-wait 2m  wait up to two minutes for Redis to come up
+
+\b
+With the broker down it says at once that it is waiting, and after --broker-wait exits 3.
 """
 
 LOGLEVELS = click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False)
+BROKER_WAIT = "30s"
+
+
+class Duration(click.ParamType[float, Any]):
+    """`30s`, `5m`, `2h`, `1d` or a number of seconds, as in the config."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: Any, ctx: click.Context | None) -> float:
+        if isinstance(value, float):
+            return value
+        text = str(value)
+        try:
+            return parse_duration(int(text) if text.isdigit() else text).total_seconds()
+        except ValueError:
+            self.fail(f"{value!r} is not a duration (30s, 5m, 2h, 1d or seconds)", param, ctx)
+
+
+def broker_wait_option(function: Any) -> Any:
+    return click.option(
+        "--broker-wait",
+        type=Duration(),
+        default=BROKER_WAIT,
+        show_default=True,
+        help="How long to wait for the broker to answer before giving up (exit 3).",
+    )(function)
 
 
 @click.command(epilog=RUN_EPILOG)
@@ -24,8 +58,11 @@ LOGLEVELS = click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=F
 @click.argument("pool")
 @click.option("--dry-run", is_flag=True, help="Print the equivalent celery command and exit.")
 @click.option("--loglevel", type=LOGLEVELS, default=None, help="Log level [default: WARNING].")
+@broker_wait_option
 @pass_options
-def run(options: CliOptions, pool: str, dry_run: bool, loglevel: str | None) -> None:
+def run(
+    options: CliOptions, pool: str, dry_run: bool, loglevel: str | None, broker_wait: float
+) -> None:
     """Start one pool's Celery worker with the options compiled from the config.
 
     Refuses to start, printing every diagnostic, when the config has errors.
@@ -35,6 +72,7 @@ def run(options: CliOptions, pool: str, dry_run: bool, loglevel: str | None) -> 
     if dry_run:
         _print_command(options, worker.argv)
         return
+    _wait_for_broker(plan, broker_wait)
     from runtime.celeryapp.launch import run_worker
 
     _export(options, worker.pool)
@@ -45,6 +83,10 @@ BEAT_EPILOG = """\b
 Examples:
   air beat                         send scheduled tasks on time
   air beat --dry-run               print the equivalent celery command instead
+  air beat --broker-wait 0         exit 3 at once if the broker does not answer
+
+\b
+With the broker down it says at once that it is waiting, and after --broker-wait exits 3.
 """
 
 
@@ -52,17 +94,26 @@ Examples:
 @config_option
 @click.option("--dry-run", is_flag=True, help="Print the equivalent celery command and exit.")
 @click.option("--loglevel", type=LOGLEVELS, default=None, help="Log level [default: INFO].")
+@broker_wait_option
 @pass_options
-def beat(options: CliOptions, dry_run: bool, loglevel: str | None) -> None:
+def beat(options: CliOptions, dry_run: bool, loglevel: str | None, broker_wait: float) -> None:
     """Run the beat scheduler: send each schedule's task at its fire times."""
     plan = plan_or_fail(options, warnings=True)
     if dry_run:
         _print_command(options, plan.beat_argv)
         return
+    _wait_for_broker(plan, broker_wait)
     from runtime.celeryapp.launch import run_beat
 
     _export(options, "beat")
     raise click.exceptions.Exit(run_beat(celery_app(plan), plan.beat_options, loglevel))
+
+
+def _wait_for_broker(plan: Plan, seconds: float) -> None:
+    """Celery would retry for minutes (a worker) or die with a traceback (beat): say what is
+    wrong at once, wait a bounded time, then exit 3."""
+    url = plan.celery["broker_url"]
+    reach.wait(url, seconds, on_wait=lambda line: click.echo(f"air: {line}", err=True))
 
 
 def _print_command(options: CliOptions, argv: tuple[str, ...]) -> None:

@@ -13,7 +13,8 @@ from cli import exit_codes
 from cli.common import as_json_arg, celery_app, pick, ping_broker, plan_or_fail
 from cli.options import CliOptions, config_option, pass_options
 from cli.workflow_send import send_workflow
-from runtime.config.errors import AirError, UsageError
+from runtime.broker import reach
+from runtime.config.errors import AirError, BrokerUnreachable, UsageError
 
 EPILOG = """\b
 Examples:
@@ -21,6 +22,10 @@ Examples:
   air send contacts.process --kwargs '{"contact_id": 7}' --wait
   air send data.export --kwargs '{"user_id": 1}' --wait --timeout 600
   air send --workflow nightly-pipeline --wait
+
+\b
+Sending needs only the broker; --wait also needs the result backend and checks it before
+sending. Either one not answering (or not being Redis) exits 3 at once.
 """
 
 
@@ -82,7 +87,11 @@ def send(
     plan = plan_or_fail(options)
     policy = plan.tasks[pick(task, plan.tasks, "task")]
     ping_broker(plan.celery["broker_url"])
+    if wait:  # before publishing: a task nobody can wait for should not be sent
+        reach.ping(plan.celery["result_backend"], what="result backend")
     app = celery_app(plan)
+    # --wait polls the stored state; the send itself never needs the result backend.
+    app.backend.subscribe_on_send = False
     result = app.send_task(
         policy.name, args=args, kwargs=kwargs, countdown=countdown, expires=policy.expires
     )
@@ -101,6 +110,20 @@ def send(
 
 
 def _wait(result: Any, timeout: float, show_progress: bool) -> None:
+    import redis
+
+    try:
+        _poll(result, timeout, show_progress)
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        url = reach.redact(result.backend.url or "")
+        raise BrokerUnreachable(
+            f"the result backend at {url} stopped answering while waiting for task "
+            f"{result.id}: {exc}",
+            hint="the task was sent; its result is stored once the result backend is back",
+        ) from None
+
+
+def _poll(result: Any, timeout: float, show_progress: bool) -> None:
     deadline = time.monotonic() + timeout
     bar = _ProgressBar() if show_progress else None
     while time.monotonic() < deadline:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import click
 
@@ -14,14 +16,20 @@ from cli.common import echo_table, pick, plan_or_fail, redact
 from cli.options import CliOptions, config_option, pass_options
 from runtime.compiler.plan import Plan
 from runtime.config.errors import BrokerUnreachable
-from runtime.process import embedded
+from runtime.process import embedded, jsonlines
 from runtime.process.supervisor import Child, Supervisor
 
 EPILOG = """\b
 Examples:
   air up                              every pool and beat; Ctrl-C stops them all
   air up --pools default,ai-tasks     only these pools (and beat)
-  air up --no-beat --grace 30
+  air up --no-beat --grace 60         running tasks get a minute to finish on Ctrl-C
+
+\b
+Ctrl-C or SIGTERM is a warm shutdown: workers take no new task and their running tasks
+finish within --grace seconds; then they are cancelled (acks_late ones go back to their
+queue) and, 10 s later, whatever remains is killed. A second Ctrl-C skips to the cancel,
+a third kills at once. With output piped, every line is JSON (AIR_LOG_FORMAT overrides).
 """
 
 STATE_DIR = Path(".air")
@@ -36,7 +44,7 @@ STATE_DIR = Path(".air")
     type=click.FloatRange(min=0),
     default=20.0,
     show_default=True,
-    help="Seconds a warm shutdown may take before children are killed.",
+    help="Seconds running tasks get to finish on Ctrl-C/SIGTERM before they are cancelled.",
 )
 @click.option(
     "--loglevel",
@@ -48,45 +56,64 @@ STATE_DIR = Path(".air")
 @pass_options
 def up(options: CliOptions, only: str | None, no_beat: bool, grace: float, loglevel: str) -> None:
     """Run every pool and beat as child processes, with an embedded Redis if needed."""
-    plan = plan_or_fail(options, warnings=True)
+    # Children write to a pipe; a person watching a terminal still wants readable lines, a log
+    # collector JSON only: then every line `air up` prints, its own or a child's, is JSON.
+    log_format = os.environ.get("AIR_LOG_FORMAT") or ("console" if sys.stdout.isatty() else "json")
+    json_lines = log_format == "json"
+    say = _sayer(json_lines)
+    plan = plan_or_fail(options, warnings=True, as_json=json_lines)
     names = (
         [pick(n.strip(), plan.workers, "pool") for n in only.split(",")]
         if only
         else list(plan.workers)
     )
-    servers = _ensure_broker(plan)
-    env = dict(os.environ, AIR_CONFIG_DIR=str(options.config_dir.resolve()), PYTHONUNBUFFERED="1")
-    # Children write to a pipe; a person watching a terminal still wants readable lines.
-    env.setdefault("AIR_LOG_FORMAT", "console" if sys.stdout.isatty() else "json")
-    # Each child is `air run POOL` / `air beat`: the same path an operator runs by hand.
-    air = [sys.executable, "-m", "cli.main"]
+    servers = _ensure_broker(plan, say)
+    env = dict(
+        os.environ,
+        AIR_CONFIG_DIR=str(options.config_dir.resolve()),
+        PYTHONUNBUFFERED="1",
+        AIR_LOG_FORMAT=log_format,
+    )
+    # Each child is `air run POOL` / `air beat`: the same path an operator runs by hand; -q as
+    # the config's warnings were shown above, once.
+    air = [sys.executable, "-m", "cli.main", "-q"]
     level = ["--loglevel", loglevel.upper()]
     children = [Child(name=n, argv=[*air, "run", n, *level], env=env) for n in names]
     if not no_beat:
         children.append(Child(name="beat", argv=[*air, "beat", *level], env=env))
-    supervisor = Supervisor(children, grace=grace, color=options.color)
+    supervisor = Supervisor(children, grace=grace, color=options.color, json_lines=json_lines)
     previous = {
         sig: signal.signal(sig, _stopper(supervisor)) for sig in (signal.SIGINT, signal.SIGTERM)
     }
     try:
         supervisor.start_all()
-        _print_table(plan, children)
+        (_note_started if json_lines else _print_table)(plan, children)
         supervisor.watch()
-        click.echo("air: shutting down (warm; Ctrl-C again does not hurry it)", err=True)
-        killed = supervisor.shutdown()
-        if killed:
-            click.echo(
-                f"air: killed after the {grace:g}s grace period: {', '.join(killed)}", err=True
-            )
+        say(
+            f"warm shutdown: running tasks have {grace:g}s to finish "
+            f"(Ctrl-C again cancels them; acks_late tasks go back to their queue)"
+        )
+        late = supervisor.shutdown()
+        if late:
+            say(f"cut short (cold shutdown): {', '.join(late)}")
     finally:
-        if supervisor.children and not supervisor.stopping.is_set():
+        if supervisor.children and not supervisor.stopping:
             supervisor.shutdown()
         for server in servers:
-            click.echo(f"air: stopping the embedded Redis on port {server.port}", err=True)
+            say(f"stopping the embedded Redis on port {server.port}")
             server.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    click.echo("air: stopped", err=True)
+    say("stopped")
+
+
+def _sayer(json_lines: bool) -> Callable[[str], None]:
+    """air up's own notes, on stderr: `air: ...` for a person, a JSON line for a collector."""
+
+    def say(message: str) -> None:
+        click.echo(jsonlines.note(message) if json_lines else f"air: {message}", err=True)
+
+    return say
 
 
 def _stopper(supervisor: Supervisor):  # type: ignore[no-untyped-def]
@@ -97,7 +124,7 @@ def _stopper(supervisor: Supervisor):  # type: ignore[no-untyped-def]
     return handler
 
 
-def _ensure_broker(plan: Plan) -> list[embedded.RedisServer]:
+def _ensure_broker(plan: Plan, say: Callable[[str], None]) -> list[embedded.RedisServer]:
     """Use the configured Redis servers that answer; start the others, if they are on this
     machine. Returns the servers started here, to stop on the way out."""
     started: list[embedded.RedisServer] = []
@@ -111,10 +138,9 @@ def _ensure_broker(plan: Plan) -> list[embedded.RedisServer]:
                 hint="start that Redis, or point the URL at 127.0.0.1 so `air up` can start one",
             )
         server = embedded.RedisServer(port, STATE_DIR / f"redis-{port}", persistent=True)
-        click.echo(
-            f"air: no Redis on 127.0.0.1:{port}; starting an embedded one "
-            f"({server.binary}, data in {server.directory})",
-            err=True,
+        say(
+            f"no Redis on 127.0.0.1:{port}; starting an embedded one "
+            f"({server.binary}, data in {server.directory})"
         )
         try:
             server.start()
@@ -138,3 +164,14 @@ def _print_table(plan: Plan, children: list[Child]) -> None:
             )
     echo_table(rows, ["POOL", "QUEUES", "CONCURRENCY", "PID"])
     click.echo(f"broker {redact(plan.celery['broker_url'])}; Ctrl-C stops everything")
+
+
+def _note_started(plan: Plan, children: list[Child]) -> None:
+    """The start-up table as JSON lines: one per child, then the broker."""
+    for child in children:
+        worker = plan.workers.get(child.name)
+        fields: dict[str, Any] = {}
+        if worker is not None:
+            fields = {"queues": list(worker.queues), "concurrency": worker.concurrency}
+        click.echo(jsonlines.note("started", process=child.name, pid=child.pid, **fields))
+    click.echo(jsonlines.note("broker", broker=redact(plan.celery["broker_url"])))

@@ -12,6 +12,7 @@ import click
 from cli import exit_codes
 from cli.common import celery_app, pick, ping_broker, plan_or_fail
 from cli.options import CliOptions
+from runtime.broker import reach
 from runtime.config.errors import AirError, UsageError
 
 
@@ -35,7 +36,10 @@ def send_workflow(options: CliOptions, name: str, wait: bool, timeout: float) ->
         )
     workflow = plan.workflows[pick(name, plan.workflows, "workflow")]
     ping_broker(plan.celery["broker_url"])
+    if wait:  # before starting it: a run nobody can follow should not be started
+        reach.ping(plan.celery["result_backend"], what="result backend")
     app = celery_app(plan)
+    app.backend.subscribe_on_send = False  # starting a run needs only the broker
     runs = WorkflowRuns(redis.Redis.from_url(plan.celery["broker_url"]))
     run_id, last = workflows.send(app, plan, workflow, runs)
     click.echo(f"sent workflow {name}[{run_id}]: {workflow.size} steps", err=True)

@@ -1,14 +1,25 @@
 """Start a pool's worker or beat in this process, from the plan (no `celery` CLI in between:
-its import alone costs ~0.25 s of every worker start)."""
+its import alone costs ~0.25 s of every worker start).
+
+When logs are JSON (runtime/celeryapp/logs.py) Celery's text banners are off and the same facts
+go out as one JSON line, so a log collector sees nothing but JSON objects.
+"""
 
 from __future__ import annotations
 
+import logging
+import sys
 from typing import Any
 
+import structlog
 from celery import Celery, concurrency
 from celery.utils.nodenames import default_nodename, host_format
 
+from runtime.broker.reach import redact
+from runtime.celeryapp import logs
 from runtime.compiler.plan import WorkerPlan
+
+logger = structlog.get_logger("air.launch")
 
 
 def run_worker(app: Celery, worker: WorkerPlan, loglevel: str | None = None) -> int:
@@ -19,11 +30,39 @@ def run_worker(app: Celery, worker: WorkerPlan, loglevel: str | None = None) -> 
         options["autoscale"] = tuple(options["autoscale"])
     if loglevel:
         options["loglevel"] = loglevel
+    if _json_logs(options["loglevel"]):
+        options["quiet"] = True
+        logger.info(
+            "worker starting",
+            hostname=options["hostname"],
+            queues=list(worker.queues),
+            concurrency=options.get("concurrency"),
+            pool=worker.options["pool"],
+            broker=redact(app.conf.broker_url),
+        )
     instance = app.Worker(**options)
     instance.start()
     return int(instance.exitcode or 0)
 
 
 def run_beat(app: Celery, options: dict[str, Any], loglevel: str | None = None) -> int:
-    app.Beat(**{**options, **({"loglevel": loglevel} if loglevel else {})}).run()
+    options = {**options, **({"loglevel": loglevel} if loglevel else {})}
+    if _json_logs(options.get("loglevel", "INFO")):
+        options["quiet"] = True
+        logger.info(
+            "beat starting",
+            broker=redact(app.conf.broker_url),
+            scheduler=str(options.get("scheduler")),
+        )
+    app.Beat(**options).run()
     return 0
+
+
+def _json_logs(level: str | int) -> bool:
+    """Set up JSON logging now, before Celery prints anything, if logs are JSON. Python
+    warnings (Celery's SecurityWarning for root, say) then become log records too."""
+    if not logs.use_json(sys.stderr):
+        return False
+    logs.configure(level)
+    logging.captureWarnings(True)
+    return True

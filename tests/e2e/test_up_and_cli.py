@@ -27,7 +27,7 @@ def test_air_up_starts_redis_every_pool_and_beat_and_stops_them_all(platform: Pl
     up = subprocess.Popen(
         [AIR, "up", "--grace", "20"],
         cwd=platform.root,
-        env=platform.env(),
+        env={**platform.env(), "AIR_LOG_FORMAT": "console"},  # the table a person sees
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )

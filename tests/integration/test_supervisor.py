@@ -1,11 +1,15 @@
 """The supervisor behind `air up`, with real child processes: prefixed output, restart with
-back-off, bounded shutdown that escalates to SIGKILL, and no process left behind."""
+back-off, staged shutdown (SIGTERM to the main process, SIGQUIT, SIGKILL to the group), and no
+process left behind."""
 
 from __future__ import annotations
 
 import io
+import json
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -161,9 +165,10 @@ def test_watch_stops_when_asked(supervisors: list[Supervisor]) -> None:
     assert looping.process.returncode == -15  # SIGTERM, Python's default: exit
 
 
-def test_shutdown_terms_then_kills_a_child_that_ignores_sigterm(
-    supervisors: list[Supervisor],
+def test_shutdown_terms_then_quits_then_kills(
+    monkeypatch: pytest.MonkeyPatch, supervisors: list[Supervisor]
 ) -> None:
+    monkeypatch.setattr(supervisor, "COLD_GRACE", 0.5)
     polite = child(
         "polite",
         "import signal, sys, time\n"
@@ -172,29 +177,117 @@ def test_shutdown_terms_then_kills_a_child_that_ignores_sigterm(
         "print('ready', flush=True)\n"
         "while True: time.sleep(1)\n",
     )
-    stubborn = child(
-        "stubborn",
+    cold = child(
+        "cold",
         "import signal, time\n"
         "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
         "print('ready', flush=True)\n"
         "while True: time.sleep(1)\n",
     )
+    stubborn = child(
+        "stubborn",
+        "import signal, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "signal.signal(signal.SIGQUIT, signal.SIG_IGN)\n"
+        "print('ready', flush=True)\n"
+        "while True: time.sleep(1)\n",
+    )
     out = io.StringIO()
-    boss = Supervisor([polite, stubborn], grace=0.5, out=out)
+    boss = Supervisor([polite, cold, stubborn], grace=0.5, out=out)
     supervisors.append(boss)
     boss.start_all()
-    wait_until(lambda: out.getvalue().count("| ready") == 2, message="both children ready")
+    wait_until(lambda: out.getvalue().count("| ready") == 3, message="the children ready")
 
     began = time.monotonic()
-    killed = boss.shutdown()
+    late = boss.shutdown()
     took = time.monotonic() - began
 
-    assert killed == ["stubborn"]
+    assert late == ["cold", "stubborn"]
     assert polite.process is not None and polite.process.returncode == 0
-    assert stubborn.process is not None and stubborn.process.returncode == -9
+    assert cold.process is not None and cold.process.returncode == -signal.SIGQUIT
+    assert stubborn.process is not None and stubborn.process.returncode == -signal.SIGKILL
     assert "polite   | got TERM" in out.getvalue()
     assert "stubborn did not stop within 0.5s of SIGTERM" in out.getvalue()
-    assert 0.5 <= took < 5
+    assert "stubborn: still running; SIGKILL to its process group" in out.getvalue()
+    assert "cold: still running" not in out.getvalue()
+    assert 1.0 <= took < 10
+
+
+# A worker in miniature: on SIGTERM the main process waits for its "pool process" (same process
+# group) to finish the task it is running, as Celery's warm shutdown does.
+WORKER = (
+    "import os, signal, subprocess, sys, time\n"
+    "task = subprocess.Popen([sys.executable, '-c', os.environ['TASK']])\n"
+    "signal.signal(signal.SIGTERM, lambda *_: sys.exit(task.wait()))\n"
+    "print('running', flush=True)\n"
+    "while True: time.sleep(1)\n"
+)
+TASK = (
+    "import signal, sys, time\n"
+    "signal.signal(signal.SIGTERM, lambda *_: (print('task got TERM', flush=True), sys.exit(9)))\n"
+    "time.sleep(1.5)\n"
+    "print('task done', flush=True)\n"
+)
+
+
+def test_warm_shutdown_signals_only_the_main_process_so_running_work_finishes(
+    supervisors: list[Supervisor],
+) -> None:
+    out = io.StringIO()
+    worker = Child(
+        name="worker", argv=[sys.executable, "-u", "-c", WORKER], env={**os.environ, "TASK": TASK}
+    )
+    boss = Supervisor([worker], grace=20, out=out)
+    supervisors.append(boss)
+    boss.start_all()
+    wait_until(lambda: "| running" in out.getvalue(), message="the worker to start")
+
+    late = boss.shutdown()
+
+    assert late == []
+    assert "worker | task done" in out.getvalue()
+    assert "task got TERM" not in out.getvalue()
+    assert worker.process is not None and worker.process.returncode == 0
+
+
+def test_asking_again_during_shutdown_hurries_it(
+    monkeypatch: pytest.MonkeyPatch, supervisors: list[Supervisor]
+) -> None:
+    monkeypatch.setattr(supervisor, "COLD_GRACE", 30.0)
+    stubborn = child(
+        "stubborn",
+        "import signal, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "signal.signal(signal.SIGQUIT, signal.SIG_IGN)\n"
+        "print('ready', flush=True)\n"
+        "while True: time.sleep(1)\n",
+    )
+    out = io.StringIO()
+    boss = Supervisor([stubborn], grace=30, out=out)
+    supervisors.append(boss)
+    boss.start_all()
+    wait_until(lambda: "| ready" in out.getvalue(), message="the child ready")
+    boss.stop()  # the first Ctrl-C: watch() returns, shutdown() begins warm
+
+    def press_twice_more() -> None:
+        wait_until(lambda: "began" in marks, message="the shutdown to begin")
+        boss.stop()  # second Ctrl-C: cold at once
+        wait_until(lambda: "asked to hurry" in out.getvalue(), message="the cold stage")
+        boss.stop()  # third: kill at once
+
+    marks: list[str] = []
+    presser = threading.Thread(target=press_twice_more)
+    presser.start()
+    began = time.monotonic()
+    marks.append("began")
+    late = boss.shutdown()
+    took = time.monotonic() - began
+    presser.join()
+
+    assert late == ["stubborn"]
+    assert "stubborn: asked to hurry" in out.getvalue()
+    assert stubborn.process is not None and stubborn.process.returncode == -signal.SIGKILL
+    assert took < 20  # neither the 30 s grace nor the 30 s cold grace was waited out
 
 
 def test_grandchildren_in_a_childs_process_group_are_gone_after_shutdown(
@@ -230,3 +323,25 @@ def test_grandchildren_of_a_child_that_died_are_gone_too(supervisors: list[Super
 
     for pid in orphans:
         wait_until(lambda pid=pid: gone(pid), timeout=5, message=f"orphan {pid} to be gone")
+
+
+def test_json_lines_tag_each_child_line_and_wrap_plain_text(supervisors: list[Supervisor]) -> None:
+    out = io.StringIO()
+    talker = child(
+        "talker",
+        "import json\n"
+        "print(json.dumps({'event': 'hello', 'level': 'info'}))\n"
+        "print()\n"
+        "print('a plain banner line', flush=True)\n",
+    )
+    boss = Supervisor([talker], out=out, json_lines=True)
+    supervisors.append(boss)
+    boss.start_all()
+    wait_until(lambda: "banner" in out.getvalue(), message="the child's output")
+    boss.shutdown()
+
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert records[0] == {"event": "hello", "level": "info", "process": "talker"}
+    assert records[1]["event"] == "a plain banner line"  # and the blank line is gone
+    assert records[1]["process"] == "talker" and records[1]["logger"] == "air.output"
+    assert len(records) == 2
