@@ -33,6 +33,8 @@ COMMANDS = {
     "up": "cli.up:up",
     "dead": "cli.dead:dead",
     "seed-demo": "cli.demo:seed_demo",
+    "plan": "cli.plan:plan",
+    "explain": "cli.explain:explain",
 }
 
 

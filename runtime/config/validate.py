@@ -12,7 +12,7 @@ from runtime.config import pointer as ptr
 from runtime.config.diagnostics import Diagnostic, Report
 from runtime.config.errors import ConfigError, UsageError
 from runtime.config.model import Config, build
-from runtime.config.source import Document, load_file
+from runtime.config.source import Document, load_bytes, load_file, missing_document
 
 KINDS = {"queues": defaults.QUEUES_FILE, "schedules": defaults.SCHEDULES_FILE}
 
@@ -31,12 +31,33 @@ class Validation:
 
 def validate(config_dir: Path, env: Mapping[str, str] | None = None) -> Validation:
     env = os.environ if env is None else env
-    report = Report()
+    docs = {
+        kind: load_file(config_dir / filename, display_path(config_dir / filename), env)
+        for kind, filename in KINDS.items()
+    }
+    return check_documents(docs)
+
+
+def validate_contents(
+    files: Mapping[str, tuple[str, bytes | None]], env: Mapping[str, str] | None = None
+) -> Validation:
+    """Validate file contents read from elsewhere (a git revision): kind -> (display path,
+    bytes, or None when the file does not exist there)."""
+    env = os.environ if env is None else env
     docs: dict[str, Document] = {}
+    for kind, (display, raw) in files.items():
+        if raw is None:
+            docs[kind] = missing_document(display)
+        else:
+            docs[kind] = load_bytes(raw, display, env)
+    return check_documents(docs)
+
+
+def check_documents(docs: Mapping[str, Document]) -> Validation:
+    """Schema, model and rules over loaded documents (by kind: 'queues', 'schedules')."""
+    report = Report()
     schema_errors: list[Diagnostic] = []
-    for kind, filename in KINDS.items():
-        doc = load_file(config_dir / filename, display_path(config_dir / filename), env)
-        docs[kind] = doc
+    for kind, doc in docs.items():
         report.extend(doc.diagnostics)
         if doc.data is not None:
             # A value the loader already rejected (a tag, an unset variable) was read as null;
