@@ -14,7 +14,7 @@ from runtime.compiler.plan import Plan
 from runtime.config.diagnostics import Report, Severity
 from runtime.config.errors import BrokerUnreachable, UsageError
 from runtime.config.reporters import render_text
-from runtime.config.validate import InvalidConfig
+from runtime.config.validate import InvalidConfig, Validation
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -22,6 +22,12 @@ if TYPE_CHECKING:
 
 def plan_or_fail(options: CliOptions, *, warnings: bool = False) -> Plan:
     """The compiled plan; on config errors print every diagnostic to stderr and stop."""
+    return loaded_or_fail(options, warnings=warnings)[0]
+
+
+def loaded_or_fail(options: CliOptions, *, warnings: bool = False) -> tuple[Plan, Validation]:
+    """The compiled plan and the validation it came from (positions, model); on config errors
+    print every diagnostic to stderr and stop."""
     try:
         plan, result = load_plan(options.config_dir)
     except InvalidConfig as exc:
@@ -35,7 +41,7 @@ def plan_or_fail(options: CliOptions, *, warnings: bool = False) -> Plan:
     if warnings and result.report.warnings and options.verbosity > 0:
         only = Report([d for d in result.report if d.severity is Severity.WARNING])
         click.echo(render_text(only, color=options.color), err=True, nl=False, color=options.color)
-    return plan
+    return plan, result
 
 
 def pick(name: str, choices: Iterable[str], noun: str) -> str:

@@ -95,6 +95,12 @@ def show(value: Any, *, duration: bool = False) -> str:
     return str(value)
 
 
+def _names(names: list[str], listed: int = 3) -> str:
+    if len(names) <= listed:
+        return show(names)
+    return f"[{', '.join(names[:listed])}, ... ({len(names)} in all)]"
+
+
 def redact(url: str) -> str:
     """A URL with its password replaced by ***, safe to print."""
     password = urlsplit(url).password
@@ -192,11 +198,11 @@ def _queue(name: str, config: Config, plan: Plan, where: _Locator) -> Item:
             where.source(queue.origin.at("priority")),
             f"Redis priority {planned.broker_priority} for the tasks routed here (task_routes)",
         ),
-        Setting("consumers", consumers, show(consumers), derived, "--queues of those pools"),
+        Setting("consumers", consumers, _names(consumers), derived, "--queues of those pools"),
         Setting(
             "tasks",
             routed,
-            show(routed),
+            _names(routed),
             Source("derived", note="the tasks whose queue it is"),
             "task_routes",
         ),
