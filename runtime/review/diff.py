@@ -38,13 +38,14 @@ class ItemDiff:
 def diff(base: Topology, head: Topology, now: datetime) -> tuple[ItemDiff, ...]:
     found: list[ItemDiff] = []
     for kind in KINDS:
-        found += _diff_kind(kind, base.get(kind, {}), head.get(kind, {}), now)
+        found += _diff_kind(kind, base, head, now)
     return tuple(found)
 
 
 def _diff_kind(
-    kind: str, base: Mapping[str, Item], head: Mapping[str, Item], now: datetime
+    kind: str, base_items: Topology, head_items: Topology, now: datetime
 ) -> list[ItemDiff]:
+    base, head = base_items[kind], head_items[kind]
     removed = sorted(set(base) - set(head))
     added = sorted(set(head) - set(base))
     renames = _renames(kind, base, head, removed, added)
@@ -70,6 +71,8 @@ def _diff_kind(
         if name not in renames.values()
     ]
     for name in sorted(set(base) & set(head)):
+        if base_items.fingerprint(kind, name) == head_items.fingerprint(kind, name):
+            continue
         changes = _changes(kind, base[name], head[name])
         if not changes:
             continue

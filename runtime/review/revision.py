@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from runtime.compiler.plan import Plan
 from runtime.config.validate import Validation
@@ -15,7 +15,7 @@ class Revision:
     commit: str | None  # None for the work tree
     validation: Validation
     plan: Plan
-    items: Topology = field(default_factory=dict)
+    items: Topology
 
     @classmethod
     def of(cls, label: str, commit: str | None, validation: Validation, plan: Plan) -> Revision:

@@ -29,6 +29,9 @@ CODES: dict[str, str] = {
 # delivered twice (the validator already refuses one at or past it).
 VISIBILITY_MARGIN = 0.8
 LISTED = 5
+# Fires sampled for the shortest gap of a cron schedule: enough to see its densest stretch
+# (a weekday-only schedule's weekend only lengthens gaps).
+GAP_SAMPLES = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,11 +207,15 @@ def _period(side: Revision, name: str, now: datetime) -> timedelta | None:
         return None
     if entry.every is not None:
         return timedelta(seconds=entry.every)
-    return cron.shortest_gap(entry.cron or "", entry.timezone, after=now) if entry.cron else None
+    if entry.cron is None:
+        return None
+    return cron.shortest_gap(entry.cron, entry.timezone, samples=GAP_SAMPLES, after=now)
 
 
 def faster_schedules(change: Change) -> Iterator[Risk]:
     for item in change.of("schedule", "change"):
+        if not {c.key for c in item.changes} & {"cron", "every", "timezone", "enabled"}:
+            continue
         old, new = (
             _period(change.base, item.name, change.now),
             _period(change.head, item.name, change.now),

@@ -5,7 +5,7 @@ One flat view of a compiled config: `air explain` prints it, `air plan` diffs tw
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -78,9 +78,6 @@ class Item:
     settings: Mapping[str, Setting]
 
 
-Topology = Mapping[str, Mapping[str, Item]]  # kind -> name -> item
-
-
 def show(value: Any, *, duration: bool = False) -> str:
     if value is None:
         return "none"
@@ -130,23 +127,96 @@ class _Locator:
         return Source("file", origin.file, mark.line, mark.col, origin.pointer)
 
 
-def topology(validation: Validation, plan: Plan) -> dict[str, dict[str, Item]]:
-    where = _Locator(validation.docs)
-    config = validation.config
-    return {
-        "broker": {"broker": _broker(config, plan, where)},
-        "queue": {q.name: _queue(q.name, config, plan, where) for q in plan.queues},
-        "pool": {name: _pool(name, config, plan, where) for name in plan.workers},
-        "task": {name: _task(name, config, plan, where) for name in plan.tasks},
-        "schedule": {name: _schedule(name, config, plan, where) for name in plan.beat},
-    }
+class _Items(Mapping[str, Item]):
+    """The items of one kind, each built on first access: a plan of a large config only
+    builds the ones that changed."""
+
+    def __init__(self, names: Iterable[str], build: Callable[[str], Item]) -> None:
+        self._names = tuple(names)
+        self._known = frozenset(self._names)
+        self._build = build
+        self._built: dict[str, Item] = {}
+
+    def __getitem__(self, name: str) -> Item:
+        if name not in self._known:
+            raise KeyError(name)
+        item = self._built.get(name)
+        if item is None:
+            item = self._built[name] = self._build(name)
+        return item
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._known
+
+
+class Topology(Mapping[str, Mapping[str, Item]]):
+    """kind -> name -> Item for one validated and compiled config."""
+
+    def __init__(self, validation: Validation, plan: Plan) -> None:
+        where = _Locator(validation.docs)
+        config = validation.config
+        self._plan = plan
+        self._config = config
+        consumers: dict[str, list[str]] = {}
+        for worker in plan.workers.values():
+            for queue in worker.queues:
+                consumers.setdefault(queue, []).append(worker.pool)
+        routed: dict[str, list[str]] = {}
+        for task in plan.tasks.values():
+            routed.setdefault(task.queue, []).append(task.name)
+        self._context = {
+            q.name: (sorted(consumers.get(q.name, [])), sorted(routed.get(q.name, [])))
+            for q in plan.queues
+        }
+        self._kinds = {
+            "broker": _Items(["broker"], lambda _: _broker(config, where)),
+            "queue": _Items(
+                (q.name for q in plan.queues),
+                lambda n: _queue(n, config, plan, where, *self._context[n]),
+            ),
+            "pool": _Items(plan.workers, lambda n: _pool(n, config, plan, where)),
+            "task": _Items(plan.tasks, lambda n: _task(n, config, plan, where)),
+            "schedule": _Items(plan.beat, lambda n: _schedule(n, config, plan, where)),
+        }
+
+    def __getitem__(self, kind: str) -> Mapping[str, Item]:
+        return self._kinds[kind]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._kinds)
+
+    def __len__(self) -> int:
+        return len(self._kinds)
+
+    def fingerprint(self, kind: str, name: str) -> object:
+        """A cheap value equal in two configs whenever the item's settings are equal."""
+        if kind == "queue":
+            planned = next(q for q in self._plan.queues if q.name == name)
+            return planned, self._context[name]
+        if kind == "pool":  # and the order of its queues, which their priorities set
+            return self._config.pools[name], self._plan.workers[name].queues
+        if kind == "task":
+            return self._plan.tasks[name]
+        if kind == "schedule":
+            return self._plan.beat[name]
+        return self._config.broker
+
+
+def topology(validation: Validation, plan: Plan) -> Topology:
+    return Topology(validation, plan)
 
 
 def _item(kind: str, name: str, source: Source, settings: list[Setting]) -> Item:
     return Item(kind, name, source, {s.key: s for s in settings})
 
 
-def _broker(config: Config, plan: Plan, where: _Locator) -> Item:
+def _broker(config: Config, where: _Locator) -> Item:
     broker = config.broker
     at = broker.origin.at
     backend = where.source(at("result_backend"))
@@ -184,11 +254,11 @@ def _broker(config: Config, plan: Plan, where: _Locator) -> Item:
     return _item("broker", "broker", source, settings)
 
 
-def _queue(name: str, config: Config, plan: Plan, where: _Locator) -> Item:
+def _queue(
+    name: str, config: Config, plan: Plan, where: _Locator, consumers: list[str], routed: list[str]
+) -> Item:
     queue = config.queues[name]
     planned = next(q for q in plan.queues if q.name == name)
-    consumers = sorted(w.pool for w in plan.workers.values() if name in w.queues)
-    routed = sorted(t.name for t in plan.tasks.values() if t.queue == name)
     derived = Source("derived", note="the pools that list it")
     settings = [
         Setting(
