@@ -11,7 +11,8 @@ from runtime.review.settings import KINDS, Item, Setting, Topology
 
 # Queue settings that only restate pools and tasks: compared to spot renames, never listed.
 CONTEXT = {"queue": ("consumers", "tasks")}
-FIRES = 3  # next fire times shown before and after a schedule change
+FIRES = 3  # next fire times shown before and after a change of a schedule's timing
+TIMING = ("cron", "every", "timezone", "enabled")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +31,8 @@ class ItemDiff:
     where: str  # the head declaration; the base one for a removal
     changes: tuple[Change, ...] = ()
     renamed_from: str | None = None
-    # A changed schedule's next fire times before and after (empty for `every` or disabled).
+    # Next fire times before and after a change of a schedule's timing (none for `every`, or
+    # when disabled).
     fires_before: tuple[datetime, ...] = ()
     fires_after: tuple[datetime, ...] = ()
 
@@ -76,9 +78,8 @@ def _diff_kind(
         changes = _changes(kind, base[name], head[name])
         if not changes:
             continue
-        before, after = (
-            (_fires(base[name], now), _fires(head[name], now)) if kind == "schedule" else ((), ())
-        )
+        timing = kind == "schedule" and any(c.key in TIMING for c in changes)
+        before, after = (_fires(base[name], now), _fires(head[name], now)) if timing else ((), ())
         found.append(
             ItemDiff(
                 kind,

@@ -154,7 +154,7 @@ def _item_dict(item: ItemDiff) -> dict[str, object]:
             "before": [f.isoformat() for f in item.fires_before],
             "after": [f.isoformat() for f in item.fires_after],
         }
-        if item.kind == "schedule" and item.action == "change"
+        if item.fires_before or item.fires_after
         else None,
     }
 
