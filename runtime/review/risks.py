@@ -15,7 +15,7 @@ from runtime.review.revision import Revision
 CODES: dict[str, str] = {
     "PLAN001": "queue removed: messages still in it are stranded",
     "PLAN002": "queue renamed: messages still under the old name are stranded",
-    "PLAN003": "tasks routed to a queue no pool consumes before the change",
+    "PLAN003": "existing tasks routed to a queue no pool consumes before the change",
     "PLAN004": "queue priority change reorders work in a pool",
     "PLAN005": "time limit or retry delay reaches the visibility timeout",
     "PLAN006": "pool concurrency cut, or pool removed",
@@ -98,12 +98,17 @@ def removed_queues(change: Change) -> Iterator[Risk]:
 
 
 def unconsumed_routes(change: Change) -> Iterator[Risk]:
-    consumed = {q for w in change.base.plan.workers.values() for q in w.queues}
+    """Existing traffic (tasks and schedules the base already has) moved to a queue that only
+    pools of the new config consume: it waits until they run. A new task has no traffic yet."""
+    base = change.base.plan
+    consumed = {q for w in base.workers.values() for q in w.queues}
     routed: dict[str, list[str]] = {}
     for task in change.head.plan.tasks.values():
-        routed.setdefault(task.queue, []).append(task.name)
+        if task.name in base.tasks:
+            routed.setdefault(task.queue, []).append(task.name)
     for entry in change.head.plan.beat.values():
-        routed.setdefault(entry.queue, []).append(f"schedule {entry.name}")
+        if entry.name in base.beat:
+            routed.setdefault(entry.queue, []).append(f"schedule {entry.name}")
     for queue, names in sorted(routed.items()):
         if queue in consumed:
             continue

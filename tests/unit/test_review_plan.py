@@ -137,6 +137,28 @@ def test_a_renamed_queue_is_recognised_as_a_rename() -> None:
     assert plan.counts == (0, 3, 0)  # the queue, its pool and its task
 
 
+def test_a_new_queue_for_new_tasks_is_not_flagged() -> None:
+    def edit(q: dict[str, Any]) -> None:
+        q["queues"]["reports"] = {"priority": 3}
+        q["pools"]["reports"] = {"queues": ["reports"]}
+        q["tasks"]["report"] = {"queue": "reports"}
+
+    plan = plan_of(edit)
+    assert codes(plan) == [] and plan.counts == (3, 0, 0)
+
+
+def test_a_task_moved_to_a_queue_only_a_new_pool_consumes_is_flagged() -> None:
+    def edit(q: dict[str, Any]) -> None:
+        q["queues"]["reports"] = {"priority": 3}
+        q["pools"]["reports"] = {"queues": ["reports"]}
+        q["tasks"]["export"]["queue"] = "reports"
+
+    plan = plan_of(edit)
+    assert codes(plan) == ["PLAN003"]
+    message = plan.risks[0].message
+    assert "'reports' gets export, schedule nightly but no pool consumes it" in message
+
+
 def test_a_removed_and_an_unrelated_added_queue_are_not_a_rename() -> None:
     def edit(q: dict[str, Any]) -> None:
         q["queues"]["batch"] = {"priority": 3}  # another priority: not the same queue
