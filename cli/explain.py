@@ -9,7 +9,7 @@ import click
 from cli.common import loaded_or_fail
 from cli.options import CliOptions, config_option, pass_options
 from runtime.review.explain import FORMATS, find
-from runtime.review.settings import topology
+from runtime.review.topology import Topology
 
 EPILOG = """\b
 Examples:
@@ -50,5 +50,5 @@ def explain(options: CliOptions, name: str, output_format: str) -> None:
 
 def execute(opts: ExplainOptions) -> None:
     plan, validation = loaded_or_fail(opts.cli)
-    found = find(topology(validation, plan), opts.name)
+    found = find(Topology(validation, plan), opts.name)
     click.echo(FORMATS[opts.format](found), nl=False)

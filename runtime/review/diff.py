@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from runtime.config import cron
-from runtime.review.settings import KINDS, Item, Setting, Topology
+from runtime.review.settings import KINDS, Item, Setting
+from runtime.review.topology import Topology
 
 # Queue settings that only restate pools and tasks: compared to spot renames, never listed.
 CONTEXT = {"queue": ("consumers", "tasks")}

@@ -8,7 +8,8 @@ import json
 from collections.abc import Callable, Sequence
 
 from runtime.config.errors import UsageError
-from runtime.review.settings import KINDS, Item, Topology
+from runtime.review.settings import KINDS, Item
+from runtime.review.topology import Topology
 
 HEADER = ("SETTING", "VALUE", "FROM", "BECOMES")
 

@@ -53,5 +53,5 @@ def _old_queue(plan: PlanDiff, risk: Risk) -> str:
 
 def compare(base: Revision, head: Revision, now: datetime) -> PlanDiff:
     items = diff(base.items, head.items, now)
-    found = risks.find(risks.Change(base, head, items, now))
+    found = risks.find(risks.Review(base, head, items, now))
     return PlanDiff(base, head, items, found)

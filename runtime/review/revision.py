@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from runtime.compiler.plan import Plan
 from runtime.config.validate import Validation
-from runtime.review.settings import Topology, topology
+from runtime.review.topology import Topology
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,4 +19,4 @@ class Revision:
 
     @classmethod
     def of(cls, label: str, commit: str | None, validation: Validation, plan: Plan) -> Revision:
-        return cls(label, commit, validation, plan, topology(validation, plan))
+        return cls(label, commit, validation, plan, Topology(validation, plan))

@@ -55,7 +55,9 @@ class Risk:
 
 
 @dataclass(frozen=True, slots=True)
-class Change:
+class Review:
+    """What the rules look at: both revisions, the diff between them, and the time now."""
+
     base: Revision
     head: Revision
     items: Sequence[ItemDiff]
@@ -64,11 +66,8 @@ class Change:
     def of(self, kind: str, *actions: str) -> Iterator[ItemDiff]:
         return (d for d in self.items if d.kind == kind and d.action in actions)
 
-    def setting(self, side: Revision, kind: str, name: str, key: str) -> object:
-        return side.items[kind][name].settings[key].value
 
-
-Rule = Callable[[Change], Iterator[Risk]]
+Rule = Callable[[Review], Iterator[Risk]]
 
 
 def _listing(names: Sequence[str]) -> str:
@@ -76,7 +75,7 @@ def _listing(names: Sequence[str]) -> str:
     return ", ".join(names[:LISTED]) + more
 
 
-def removed_queues(change: Change) -> Iterator[Risk]:
+def removed_queues(change: Review) -> Iterator[Risk]:
     for item in change.of("queue", "remove"):
         yield Risk(
             "PLAN001",
@@ -97,7 +96,7 @@ def removed_queues(change: Change) -> Iterator[Risk]:
         )
 
 
-def unconsumed_routes(change: Change) -> Iterator[Risk]:
+def unconsumed_routes(change: Review) -> Iterator[Risk]:
     """Existing traffic (tasks and schedules the base already has) moved to a queue that only
     pools of the new config consume: it waits until they run. A new task has no traffic yet."""
     base = change.base.plan
@@ -122,7 +121,7 @@ def unconsumed_routes(change: Change) -> Iterator[Risk]:
         )
 
 
-def reordered_queues(change: Change) -> Iterator[Risk]:
+def reordered_queues(change: Review) -> Iterator[Risk]:
     base = {q.name: q.priority for q in change.base.plan.queues}
     head = {q.name: q.priority for q in change.head.plan.queues}
     for item in change.of("queue", "change"):
@@ -154,7 +153,7 @@ def _order(priorities: dict[str, int], a: str, b: str) -> int:
     return (priorities[a] > priorities[b]) - (priorities[a] < priorities[b])
 
 
-def near_visibility(change: Change) -> Iterator[Risk]:
+def near_visibility(change: Review) -> Iterator[Risk]:
     def worst(side: Revision, name: str) -> tuple[timedelta, str]:
         task = side.validation.config.tasks[name]
         run = task.time_limit.hard or task.time_limit.soft or timedelta(0)
@@ -182,7 +181,7 @@ def near_visibility(change: Change) -> Iterator[Risk]:
         )
 
 
-def concurrency_cuts(change: Change) -> Iterator[Risk]:
+def concurrency_cuts(change: Review) -> Iterator[Risk]:
     base, head = change.base.plan.workers, change.head.plan.workers
     for item in change.of("pool", "change"):
         old, new = base[item.name].concurrency, head[item.name].concurrency
@@ -217,7 +216,7 @@ def _period(side: Revision, name: str, now: datetime) -> timedelta | None:
     return cron.shortest_gap(entry.cron, entry.timezone, samples=GAP_SAMPLES, after=now)
 
 
-def faster_schedules(change: Change) -> Iterator[Risk]:
+def faster_schedules(change: Review) -> Iterator[Risk]:
     for item in change.of("schedule", "change"):
         if not {c.key for c in item.changes} & {"cron", "every", "timezone", "enabled"}:
             continue
@@ -236,7 +235,7 @@ def faster_schedules(change: Change) -> Iterator[Risk]:
             )
 
 
-def safety_off(change: Change) -> Iterator[Risk]:
+def safety_off(change: Review) -> Iterator[Risk]:
     for item in change.of("task", "change"):
         keys = {c.key for c in item.changes}
         old = change.base.plan.tasks[item.name]
@@ -271,7 +270,7 @@ def safety_off(change: Change) -> Iterator[Risk]:
         )
 
 
-def broker_changed(change: Change) -> Iterator[Risk]:
+def broker_changed(change: Review) -> Iterator[Risk]:
     for item in change.of("broker", "change"):
         moved = [c for c in item.changes if c.key in ("url", "result_backend")]
         for c in moved:
@@ -297,6 +296,6 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def find(change: Change) -> tuple[Risk, ...]:
+def find(change: Review) -> tuple[Risk, ...]:
     found = [risk for rule in RULES for risk in rule(change)]
     return tuple(sorted(found, key=lambda r: (r.code, r.kind, r.name)))

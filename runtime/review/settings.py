@@ -1,11 +1,11 @@
-"""Every effective setting of every object, with where it came from and what it became in Celery.
+"""Every effective setting of an object, with where it came from and what it became in Celery.
 
 One flat view of a compiled config: `air explain` prints it, `air plan` diffs two of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -17,7 +17,6 @@ from runtime.config import pointer as ptr
 from runtime.config.model import Config, Origin
 from runtime.config.source import Document
 from runtime.config.units import format_duration, redis_priority
-from runtime.config.validate import Validation
 
 KINDS = ("broker", "queue", "pool", "task", "schedule")
 
@@ -104,7 +103,7 @@ def redact(url: str) -> str:
     return url.replace(f":{password}@", ":***@") if password else url
 
 
-class _Locator:
+class Locator:
     """Positions of origins in the documents one validation read."""
 
     def __init__(self, docs: Mapping[str, Document]) -> None:
@@ -127,96 +126,11 @@ class _Locator:
         return Source("file", origin.file, mark.line, mark.col, origin.pointer)
 
 
-class _Items(Mapping[str, Item]):
-    """The items of one kind, each built on first access: a plan of a large config only
-    builds the ones that changed."""
-
-    def __init__(self, names: Iterable[str], build: Callable[[str], Item]) -> None:
-        self._names = tuple(names)
-        self._known = frozenset(self._names)
-        self._build = build
-        self._built: dict[str, Item] = {}
-
-    def __getitem__(self, name: str) -> Item:
-        if name not in self._known:
-            raise KeyError(name)
-        item = self._built.get(name)
-        if item is None:
-            item = self._built[name] = self._build(name)
-        return item
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._names)
-
-    def __len__(self) -> int:
-        return len(self._names)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._known
-
-
-class Topology(Mapping[str, Mapping[str, Item]]):
-    """kind -> name -> Item for one validated and compiled config."""
-
-    def __init__(self, validation: Validation, plan: Plan) -> None:
-        where = _Locator(validation.docs)
-        config = validation.config
-        self._plan = plan
-        self._config = config
-        consumers: dict[str, list[str]] = {}
-        for worker in plan.workers.values():
-            for queue in worker.queues:
-                consumers.setdefault(queue, []).append(worker.pool)
-        routed: dict[str, list[str]] = {}
-        for task in plan.tasks.values():
-            routed.setdefault(task.queue, []).append(task.name)
-        self._context = {
-            q.name: (sorted(consumers.get(q.name, [])), sorted(routed.get(q.name, [])))
-            for q in plan.queues
-        }
-        self._kinds = {
-            "broker": _Items(["broker"], lambda _: _broker(config, where)),
-            "queue": _Items(
-                (q.name for q in plan.queues),
-                lambda n: _queue(n, config, plan, where, *self._context[n]),
-            ),
-            "pool": _Items(plan.workers, lambda n: _pool(n, config, plan, where)),
-            "task": _Items(plan.tasks, lambda n: _task(n, config, plan, where)),
-            "schedule": _Items(plan.beat, lambda n: _schedule(n, config, plan, where)),
-        }
-
-    def __getitem__(self, kind: str) -> Mapping[str, Item]:
-        return self._kinds[kind]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._kinds)
-
-    def __len__(self) -> int:
-        return len(self._kinds)
-
-    def fingerprint(self, kind: str, name: str) -> object:
-        """A cheap value equal in two configs whenever the item's settings are equal."""
-        if kind == "queue":
-            planned = next(q for q in self._plan.queues if q.name == name)
-            return planned, self._context[name]
-        if kind == "pool":  # and the order of its queues, which their priorities set
-            return self._config.pools[name], self._plan.workers[name].queues
-        if kind == "task":
-            return self._plan.tasks[name]
-        if kind == "schedule":
-            return self._plan.beat[name]
-        return self._config.broker
-
-
-def topology(validation: Validation, plan: Plan) -> Topology:
-    return Topology(validation, plan)
-
-
 def _item(kind: str, name: str, source: Source, settings: list[Setting]) -> Item:
     return Item(kind, name, source, {s.key: s for s in settings})
 
 
-def _broker(config: Config, where: _Locator) -> Item:
+def broker_item(config: Config, where: Locator) -> Item:
     broker = config.broker
     at = broker.origin.at
     backend = where.source(at("result_backend"))
@@ -254,8 +168,8 @@ def _broker(config: Config, where: _Locator) -> Item:
     return _item("broker", "broker", source, settings)
 
 
-def _queue(
-    name: str, config: Config, plan: Plan, where: _Locator, consumers: list[str], routed: list[str]
+def queue_item(
+    name: str, config: Config, plan: Plan, where: Locator, consumers: list[str], routed: list[str]
 ) -> Item:
     queue = config.queues[name]
     planned = next(q for q in plan.queues if q.name == name)
@@ -292,7 +206,7 @@ _POOL_KEYS = (
 )
 
 
-def _pool(name: str, config: Config, plan: Plan, where: _Locator) -> Item:
+def pool_item(name: str, config: Config, plan: Plan, where: Locator) -> Item:
     pool = config.pools[name]
     worker = plan.workers[name]
     values: dict[str, Any] = {
@@ -324,7 +238,7 @@ def _pool(name: str, config: Config, plan: Plan, where: _Locator) -> Item:
     return _item("pool", name, where.declared(pool.origin), settings)
 
 
-def _task(name: str, config: Config, plan: Plan, where: _Locator) -> Item:
+def task_item(name: str, config: Config, plan: Plan, where: Locator) -> Item:
     task = config.tasks[name]
     planned = plan.tasks[name]
     # A key taken from air's defaults records the task itself as its origin (model.py).
@@ -414,7 +328,7 @@ def _task(name: str, config: Config, plan: Plan, where: _Locator) -> Item:
     return _item("task", name, where.declared(task.origin), settings)
 
 
-def _schedule(name: str, config: Config, plan: Plan, where: _Locator) -> Item:
+def schedule_item(name: str, config: Config, plan: Plan, where: Locator) -> Item:
     schedule = config.schedules[name]
     entry = plan.beat[name]
     at = schedule.origin.at
