@@ -97,29 +97,26 @@ def execute(opts: PlanOptions) -> int:
 
 
 def _execute(opts: PlanOptions) -> int:
-    repo = Repository.find(opts.cwd)
-    folder = repo.relative(opts.cwd / opts.cli.config_dir)
+    config_dir = opts.cwd / opts.cli.config_dir
+    # The repository holding the config (the directory may be gone from the work tree).
+    repo = Repository.find(next(p for p in (config_dir, *config_dir.parents) if p.is_dir()))
+    folder = repo.relative(config_dir)
     paths = {
         kind: filename if folder == "." else f"{folder}/{filename}"
         for kind, filename in KINDS.items()
     }
+    files = list(paths.values())
     if opts.base is None:
         base_commit, branch = repo.default_base()
         base_label = f"{branch} (merge base)"
     else:
         base_commit, base_label = repo.commit(opts.base), opts.base
-    base = _revision(
-        opts, base_label, base_commit, repo.read(base_commit, list(paths.values())), paths
-    )
+    base = _revision(opts, base_label, base_commit, repo.read(base_commit, files), paths)
     if opts.head is None:
-        contents, head_commit, head_label = (
-            repo.read_worktree(list(paths.values())),
-            None,
-            ("work tree"),
-        )
+        head_commit, head_label, contents = None, "work tree", repo.read_worktree(files)
     else:
         head_commit, head_label = repo.commit(opts.head), opts.head
-        contents = repo.read(head_commit, list(paths.values()))
+        contents = repo.read(head_commit, files)
     head = _revision(opts, head_label, head_commit, contents, paths)
     result = compare(base, head, datetime.now(UTC))
     if opts.live:

@@ -180,6 +180,17 @@ def test_config_in_a_subdirectory(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert code == 5 and risk_codes(doc) == ["PLAN007"]
 
 
+def test_the_repository_is_the_one_holding_the_config(
+    history: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, commits = history
+    elsewhere = tmp_path / "elsewhere"  # not a git repository
+    elsewhere.mkdir()
+    code, doc = plan_json(elsewhere, "--config", str(repo.config), "--base", commits["renamed"],
+                          "--head", commits["removed"], monkeypatch=monkeypatch)
+    assert code == 5 and doc["summary"]["destroy"] == 2
+
+
 def test_config_errors_in_a_revision_exit_1(
     history: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
