@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import main
+from tests.conftest import REPO
 from tests.integration.gitrepo import GitRepo, remove_data_pipeline, rename_low_priority, replace
 
 CLEAN_ENV: dict[str, str | None] = {
@@ -114,7 +115,7 @@ def test_a_change_without_risk_exits_4_in_a_real_process(history: Any) -> None:
     repo.edit("queues.yaml", replace("rate_limit: 30/m", "rate_limit: 20/m"))
     env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV} | {"NO_COLOR": "1"}
     done = subprocess.run([sys.executable, "-m", "cli.main", "plan", "--base", "HEAD"],
-                          cwd=repo.root, env={**env, "PYTHONPATH": str(Path.cwd())},
+                          cwd=repo.root, env={**env, "PYTHONPATH": str(REPO)},
                           capture_output=True, text=True, check=False)
     assert done.returncode == 4, done.stderr
     assert "      rate_limit: 30/m -> 20/m  (config/queues.yaml:" in done.stdout
@@ -237,3 +238,18 @@ def test_markdown_is_a_pr_comment(history: Any, monkeypatch: pytest.MonkeyPatch)
     assert out.index("#### Risks") < out.index("#### Queues") < out.index("#### Pools")
     assert "| - | `data_pipeline` | | | | `config/queues.yaml:" in out
     assert "| ~ | `archive` (renamed from `low_priority`) |" in out
+
+
+def test_plan_never_imports_celery_kombu_or_redis(history: Any) -> None:
+    """Like air validate, a plan without --live stays in the pure layers (fast in CI)."""
+    repo, commits = history
+    probe = (
+        "import sys\nfrom cli.main import main\n"
+        f"code = main(['plan', '--base', '{commits['shipped']}', '--head', 'HEAD'])\n"
+        "loaded = [m for m in ('celery', 'kombu', 'redis', 'sqlalchemy') if m in sys.modules]\n"
+        "print('loaded:', loaded, file=sys.stderr)\nsys.exit(code)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=repo.root, capture_output=True,
+                          text=True, check=False, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 5, done.stderr
+    assert "loaded: []" in done.stderr
