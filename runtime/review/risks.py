@@ -75,8 +75,8 @@ def _listing(names: Sequence[str]) -> str:
     return ", ".join(names[:LISTED]) + more
 
 
-def removed_queues(change: Review) -> Iterator[Risk]:
-    for item in change.of("queue", "remove"):
+def removed_queues(review: Review) -> Iterator[Risk]:
+    for item in review.of("queue", "remove"):
         yield Risk(
             "PLAN001",
             "queue",
@@ -85,7 +85,7 @@ def removed_queues(change: Review) -> Iterator[Risk]:
             "no pool consumes it after the change",
             item.where,
         )
-    for item in change.of("queue", "rename"):
+    for item in review.of("queue", "rename"):
         yield Risk(
             "PLAN002",
             "queue",
@@ -96,16 +96,16 @@ def removed_queues(change: Review) -> Iterator[Risk]:
         )
 
 
-def unconsumed_routes(change: Review) -> Iterator[Risk]:
+def unconsumed_routes(review: Review) -> Iterator[Risk]:
     """Existing traffic (tasks and schedules the base already has) moved to a queue that only
     pools of the new config consume: it waits until they run. A new task has no traffic yet."""
-    base = change.base.plan
+    base = review.base.plan
     consumed = {q for w in base.workers.values() for q in w.queues}
     routed: dict[str, list[str]] = {}
-    for task in change.head.plan.tasks.values():
+    for task in review.head.plan.tasks.values():
         if task.name in base.tasks:
             routed.setdefault(task.queue, []).append(task.name)
-    for entry in change.head.plan.beat.values():
+    for entry in review.head.plan.beat.values():
         if entry.name in base.beat:
             routed.setdefault(entry.queue, []).append(f"schedule {entry.name}")
     for queue, names in sorted(routed.items()):
@@ -117,18 +117,18 @@ def unconsumed_routes(change: Review) -> Iterator[Risk]:
             queue,
             f"queue '{queue}' gets {_listing(sorted(names))} but no pool consumes it before "
             "this change: their messages wait until the pools run the new config",
-            str(change.head.items["queue"][queue].source),
+            str(review.head.items["queue"][queue].source),
         )
 
 
-def reordered_queues(change: Review) -> Iterator[Risk]:
-    base = {q.name: q.priority for q in change.base.plan.queues}
-    head = {q.name: q.priority for q in change.head.plan.queues}
-    for item in change.of("queue", "change"):
+def reordered_queues(review: Review) -> Iterator[Risk]:
+    base = {q.name: q.priority for q in review.base.plan.queues}
+    head = {q.name: q.priority for q in review.head.plan.queues}
+    for item in review.of("queue", "change"):
         name = item.name
         if base[name] == head[name]:
             continue
-        pools = [w for w in change.head.plan.workers.values() if name in w.queues]
+        pools = [w for w in review.head.plan.workers.values() if name in w.queues]
         overtaken = sorted(
             other
             for w in pools
@@ -153,7 +153,7 @@ def _order(priorities: dict[str, int], a: str, b: str) -> int:
     return (priorities[a] > priorities[b]) - (priorities[a] < priorities[b])
 
 
-def near_visibility(change: Review) -> Iterator[Risk]:
+def near_visibility(review: Review) -> Iterator[Risk]:
     def worst(side: Revision, name: str) -> tuple[timedelta, str]:
         task = side.validation.config.tasks[name]
         run = task.time_limit.hard or task.time_limit.soft or timedelta(0)
@@ -163,13 +163,13 @@ def near_visibility(change: Review) -> Iterator[Risk]:
     def margin(side: Revision) -> timedelta:
         return side.validation.config.broker.visibility_timeout * VISIBILITY_MARGIN
 
-    for name in sorted(change.head.plan.tasks):
-        value, what = worst(change.head, name)
-        if value < margin(change.head):
+    for name in sorted(review.head.plan.tasks):
+        value, what = worst(review.head, name)
+        if value < margin(review.head):
             continue
-        if name in change.base.plan.tasks and worst(change.base, name)[0] >= margin(change.base):
+        if name in review.base.plan.tasks and worst(review.base, name)[0] >= margin(review.base):
             continue  # already that close before: not this change's doing
-        timeout = change.head.validation.config.broker.visibility_timeout
+        timeout = review.head.validation.config.broker.visibility_timeout
         yield Risk(
             "PLAN005",
             "task",
@@ -177,13 +177,13 @@ def near_visibility(change: Review) -> Iterator[Risk]:
             f"{what} {format_duration(value)} of task '{name}' reaches "
             f"{VISIBILITY_MARGIN:.0%} of the visibility timeout {format_duration(timeout)}: a "
             "run or wait a little longer is delivered again and runs twice",
-            str(change.head.items["task"][name].source),
+            str(review.head.items["task"][name].source),
         )
 
 
-def concurrency_cuts(change: Review) -> Iterator[Risk]:
-    base, head = change.base.plan.workers, change.head.plan.workers
-    for item in change.of("pool", "change"):
+def concurrency_cuts(review: Review) -> Iterator[Risk]:
+    base, head = review.base.plan.workers, review.head.plan.workers
+    for item in review.of("pool", "change"):
         old, new = base[item.name].concurrency, head[item.name].concurrency
         if new < old:
             yield Risk(
@@ -194,7 +194,7 @@ def concurrency_cuts(change: Review) -> Iterator[Risk]:
                 f"work in {', '.join(head[item.name].queues)} drains slower",
                 item.where,
             )
-    for item in change.of("pool", "remove"):
+    for item in review.of("pool", "remove"):
         yield Risk(
             "PLAN006",
             "pool",
@@ -216,13 +216,13 @@ def _period(side: Revision, name: str, now: datetime) -> timedelta | None:
     return cron.shortest_gap(entry.cron, entry.timezone, samples=GAP_SAMPLES, after=now)
 
 
-def faster_schedules(change: Review) -> Iterator[Risk]:
-    for item in change.of("schedule", "change"):
+def faster_schedules(review: Review) -> Iterator[Risk]:
+    for item in review.of("schedule", "change"):
         if not {c.key for c in item.changes} & {"cron", "every", "timezone", "enabled"}:
             continue
         old, new = (
-            _period(change.base, item.name, change.now),
-            _period(change.head, item.name, change.now),
+            _period(review.base, item.name, review.now),
+            _period(review.head, item.name, review.now),
         )
         if old is not None and new is not None and new < old:
             yield Risk(
@@ -235,11 +235,11 @@ def faster_schedules(change: Review) -> Iterator[Risk]:
             )
 
 
-def safety_off(change: Review) -> Iterator[Risk]:
-    for item in change.of("task", "change"):
+def safety_off(review: Review) -> Iterator[Risk]:
+    for item in review.of("task", "change"):
         keys = {c.key for c in item.changes}
-        old = change.base.plan.tasks[item.name]
-        new = change.head.plan.tasks[item.name]
+        old = review.base.plan.tasks[item.name]
+        new = review.head.plan.tasks[item.name]
         if keys & {"retry.max", "retry.errors"} and (
             (old.retry.max > 0 and old.retry.errors) and not (new.retry.max and new.retry.errors)
         ):
@@ -259,7 +259,7 @@ def safety_off(change: Review) -> Iterator[Risk]:
                 "kept for inspection and replay",
                 item.where,
             )
-    for item in change.of("task", "remove"):
+    for item in review.of("task", "remove"):
         yield Risk(
             "PLAN011",
             "task",
@@ -270,8 +270,8 @@ def safety_off(change: Review) -> Iterator[Risk]:
         )
 
 
-def broker_changed(change: Review) -> Iterator[Risk]:
-    for item in change.of("broker", "change"):
+def broker_changed(review: Review) -> Iterator[Risk]:
+    for item in review.of("broker", "change"):
         moved = [c for c in item.changes if c.key in ("url", "result_backend")]
         for c in moved:
             yield Risk(
@@ -296,6 +296,6 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def find(change: Review) -> tuple[Risk, ...]:
-    found = [risk for rule in RULES for risk in rule(change)]
+def find(review: Review) -> tuple[Risk, ...]:
+    found = [risk for rule in RULES for risk in rule(review)]
     return tuple(sorted(found, key=lambda r: (r.code, r.kind, r.name)))
