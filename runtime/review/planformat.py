@@ -22,6 +22,9 @@ TITLES = {
 _COLORS = {"+": "\033[32m", "~": "\033[33m", "-": "\033[31m", "!": "\033[31m"}
 _RESET = "\033[0m"
 JSON_VERSION = 1
+# Rows per table in Markdown: a GitHub comment holds at most 65,536 characters, and a
+# reviewer reads a summary, not a 2,000-row table.
+MARKDOWN_ROWS = 100
 
 
 def summary(plan: PlanDiff) -> str:
@@ -113,25 +116,31 @@ def render_markdown(plan: PlanDiff, *, color: bool = False) -> str:
             f"| | {kind} | setting | before | after | where |",
             "|---|---|---|---|---|---|",
         ]
-        for item in items:
-            symbol = SYMBOLS[item.action]
-            name = _code(item.name) + (
-                f" (renamed from {_code(item.renamed_from)})" if item.renamed_from else ""
+        rows = [row for item in items for row in _markdown_rows(item)]
+        lines += rows[:MARKDOWN_ROWS]
+        if len(rows) > MARKDOWN_ROWS:
+            lines.append(
+                f"| | ... {len(rows) - MARKDOWN_ROWS} more rows (`air plan` shows all) | | | | |"
             )
-            if not item.changes:
-                lines.append(f"| {symbol} | {name} | | | | {_code(item.where)} |")
-            for c in item.changes:
-                old = "" if item.action == "add" else _code(c.old)
-                lines.append(
-                    f"| {symbol} | {name} | {c.key} | {old} | {_code(c.new)} | {_code(c.where)} |"
-                )
-            if item.fires_before or item.fires_after:
-                lines.append(
-                    f"| | {name} | next fires | {_cell(_fire_times(item.fires_before))} | "
-                    f"{_cell(_fire_times(item.fires_after))} | |"
-                )
         lines.append("")
     return "\n".join(lines)
+
+
+def _markdown_rows(item: ItemDiff) -> list[str]:
+    symbol = SYMBOLS[item.action]
+    name = _code(item.name) + (
+        f" (renamed from {_code(item.renamed_from)})" if item.renamed_from else ""
+    )
+    rows = [] if item.changes else [f"| {symbol} | {name} | | | | {_code(item.where)} |"]
+    for c in item.changes:
+        old = "" if item.action == "add" else _code(c.old)
+        rows.append(f"| {symbol} | {name} | {c.key} | {old} | {_code(c.new)} | {_code(c.where)} |")
+    if item.fires_before or item.fires_after:
+        rows.append(
+            f"| | {name} | next fires | {_cell(_fire_times(item.fires_before))} | "
+            f"{_cell(_fire_times(item.fires_after))} | |"
+        )
+    return rows
 
 
 def _item_dict(item: ItemDiff) -> dict[str, object]:

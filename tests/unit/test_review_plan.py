@@ -12,7 +12,7 @@ import yaml
 
 from runtime.compiler.compile import compile_plan
 from runtime.config.validate import validate_contents
-from runtime.review.planformat import render_json, render_markdown, render_text
+from runtime.review.planformat import MARKDOWN_ROWS, render_json, render_markdown, render_text
 from runtime.review.planning import PlanDiff, compare
 from runtime.review.revision import Revision
 from runtime.review.risks import CODES
@@ -315,3 +315,17 @@ def test_markdown_has_a_table_per_kind() -> None:
     output = render_markdown(plan_of(edit))
     assert "#### Pools" in output and "#### Tasks" in output and "#### Risks" in output
     assert "| ~ | `slow` | concurrency | `2` | `1` |" in output
+
+
+def test_markdown_tables_are_cut_to_fit_a_pr_comment() -> None:
+    before = copy.deepcopy(QUEUES)
+    for i in range(150):
+        before["tasks"][f"extra.t{i:03d}"] = {"queue": "bulk"}
+    after = copy.deepcopy(before)
+    after["defaults"]["acks_late"] = False  # every one of the 153 tasks inherits it
+    plan = compare(revision(before, SCHEDULES, "a"), revision(after, SCHEDULES, "b"), NOW)
+    assert plan.counts == (0, 153, 0)
+    output = render_markdown(plan)
+    assert output.count("| ~ | `") == MARKDOWN_ROWS
+    assert f"| | ... {153 - MARKDOWN_ROWS} more rows (`air plan` shows all) |" in output
+    assert len(render_text(plan).splitlines()) > 300  # text shows everything
