@@ -253,6 +253,20 @@ def _shorten(arg: str) -> str:
     return arg
 
 
+def report(
+    name: str,
+    args: Any,
+    env: Mapping[str, Any],
+    docs: Path,
+    marker: str,
+    section: str | None,
+    **results: Any,
+) -> None:
+    """Write the raw results (arguments, environment and `results`) and update the docs."""
+    data = {"benchmark": name, "arguments": vars(args), "environment": env, **results}
+    publish(write_results(name, data), docs, marker, section)
+
+
 def publish(path: Path, docs: Path, marker: str, section: str | None) -> None:
     """Say where the raw results went; rewrite the docs section unless `section` is None."""
     print(f"\nraw results: {path.relative_to(ROOT)}")

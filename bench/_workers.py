@@ -16,16 +16,26 @@ import json
 import os
 import signal
 import subprocess
+import tempfile
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import redis
 import yaml
-from _common import ROOT, BenchError, environment, percentile, script
+from _common import (
+    ROOT,
+    BenchError,
+    environment,
+    markdown_table,
+    percentile,
+    report,
+    script,
+)
 
 from runtime.process.embedded import RedisServer, free_port
 
@@ -34,6 +44,7 @@ BROKER_DB, RESULT_DB = 0, 1
 SNAPSHOT_DB = 8  # snapshots of prepared backlogs live in db 8, 9, ...; runs use db 0 and 1
 STARTS = "bench:starts"  # must equal bench_tasks.STARTS (not imported: that would import celery)
 TASK_MODULE = "bench.bench_tasks"
+DOCS = ROOT / "docs" / "benchmarks.md"
 
 # The air side of every benchmark: one queue per role, each task routed by name.
 QUEUES = {"urgent": 10, "bench": 5, "low": 1}
@@ -379,6 +390,88 @@ class Completions:
         self._pubsub.close()
 
 
+# --- one benchmark's private world --------------------------------------------------------------
+
+
+@dataclass
+class Bench:
+    """A running benchmark's temp directory, private broker, machine facts and air config."""
+
+    name: str
+    marker: str  # the section of docs/benchmarks.md this benchmark rewrites
+    workdir: Path
+    broker: Broker
+    env: dict[str, Any]
+    config_dir: Path
+
+    @property
+    def logs(self) -> Path:
+        return self.workdir / "logs"
+
+    def worker_env(self) -> dict[str, str]:
+        return worker_env(self.broker, self.config_dir)
+
+    def report(
+        self,
+        args: Any,
+        section: str | None,
+        summary: list[dict[str, Any]],
+        runs: list[dict[str, Any]],
+        verdicts: list[str],
+        **more: Any,
+    ) -> None:
+        """Raw results to bench/results/; `section` (None: leave the docs alone) to the docs."""
+        results = {"summary": summary, "runs": runs, "verdicts": verdicts, **more}
+        report(self.name, args, self.env, DOCS, self.marker, section, **results)
+
+
+class OnBench:
+    """What a benchmark's own set-up reads from its Bench (a dataclass field `bench`)."""
+
+    bench: Bench
+
+    @property
+    def broker(self) -> Broker:
+        return self.bench.broker
+
+    @property
+    def config_dir(self) -> Path:
+        return self.bench.config_dir
+
+    @property
+    def logs(self) -> Path:
+        return self.bench.logs
+
+    @property
+    def env(self) -> dict[str, str]:
+        return self.bench.worker_env()
+
+
+@contextmanager
+def private_broker(name: str, marker: str, concurrencies: Iterable[int]) -> Iterator[Bench]:
+    """Start a private redis-server and write air's bench config; on the way out stop every
+    worker still running and the server, and note the load average at the end."""
+    clean_environment()
+    raise_on_sigterm()
+    with tempfile.TemporaryDirectory(prefix=f"air-bench-{name}-") as workdir:
+        broker = Broker(Path(workdir))
+        try:
+            broker.start()
+            bench = Bench(
+                name,
+                marker,
+                Path(workdir),
+                broker,
+                machine(broker),
+                write_air_config(Path(workdir) / "config", broker, concurrencies),
+            )
+            yield bench
+        finally:
+            cleanup()
+            broker.stop()
+    bench.env["load_average_end"] = load_now()
+
+
 # --- reporting -----------------------------------------------------------------------------------
 
 
@@ -400,6 +493,22 @@ def header_lines(env: dict[str, Any], extra: str) -> list[str]:
         f"average at start {env['load_average']}, at end {env.get('load_average_end')}.",
         f"- {env['python']}; {versions}; redis-server {env['redis_server']} (private, loopback, "
         "no persistence).",
+    ]
+
+
+def docs_section(
+    env: dict[str, Any],
+    extra: str,
+    table: tuple[list[str], list[list[str]], str],
+    targets: Sequence[str],
+    notes: Sequence[str],
+) -> list[str]:
+    """The parts every worker benchmark's docs section starts with; callers may append more."""
+    return [
+        "\n".join(header_lines(env, extra)),
+        markdown_table(*table),
+        "Targets:\n\n" + "\n".join(f"- {line}" for line in targets),
+        "Notes:\n\n" + "\n".join(f"- {line}" for line in notes),
     ]
 
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,40 +37,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402  (bench/ is not a package)
-    ROOT,
-    BenchError,
-    entry_point,
-    markdown_table,
-    percentile,
-    publish,
-    text_table,
-    write_results,
-)
-from _workers import (  # noqa: E402
-    STARTS,
-    Broker,
-    WorkerProcess,
-    air_app,
-    air_run_argv,
-    check_broker,
-    clean_environment,
-    cleanup,
-    header_lines,
-    load_now,
-    machine,
-    ms,
-    pct_ms,
-    plain_app,
-    plain_argv,
-    raise_on_sigterm,
-    send_many,
-    wait_for,
-    worker_env,
-    write_air_config,
-)
+import _common as common  # noqa: E402  (bench/ is not a package)
+import _workers as workers  # noqa: E402
 
-DOCS = ROOT / "docs" / "benchmarks.md"
 MARKER = "bench:priority-latency"
 TARGETS_MS = {"single": 10.0, "burst": 40.0}
 ISSUE_CELERY_MS = {"single": 12.6, "burst": 98.6}  # Celery defaults as measured for issue 3
@@ -101,19 +69,16 @@ VARIANTS = (AIR, CELERY, WRONG_WAY)
 
 
 @dataclass
-class Setup:
-    broker: Broker
-    config_dir: Path
-    logs: Path
-    env: dict[str, str]
+class Setup(workers.OnBench):
+    bench: workers.Bench
     args: argparse.Namespace
     apps: dict[str, Any]
 
     def argv(self, variant: Variant) -> list[str]:
         concurrency = self.args.concurrency
         if variant.system == "air":
-            return air_run_argv(self.config_dir, f"mixed-c{concurrency}")
-        return plain_argv(["urgent", "low"], concurrency)
+            return workers.air_run_argv(self.config_dir, f"mixed-c{concurrency}")
+        return workers.plain_argv(["urgent", "low"], concurrency)
 
     def shell(self, variant: Variant) -> str:
         concurrency = self.args.concurrency
@@ -127,13 +92,15 @@ def prepare(setup: Setup, variants: Sequence[Variant]) -> None:
     backlog = setup.args.backlog
     for slot, variant in enumerate(variants):
         app = setup.apps[variant.system]
-        check_broker(app, setup.broker)
+        workers.check_broker(app, setup.broker)
         setup.broker.reset()
         started = time.perf_counter()
-        send_many(app, "bench.low", backlog, [setup.args.work_ms / 1000], **variant.options("low"))
+        workers.send_many(
+            app, "bench.low", backlog, [setup.args.work_ms / 1000], **variant.options("low")
+        )
         queued = setup.broker.queued("low")
         if queued != backlog:
-            raise BenchError(f"{variant.key}: {queued} tasks queued, not {backlog}")
+            raise common.BenchError(f"{variant.key}: {queued} tasks queued, not {backlog}")
         setup.broker.snapshot(slot)
         print(
             f"  {variant.key}: {backlog:,} backlog tasks queued in "
@@ -180,22 +147,24 @@ def run_once(setup: Setup, variant: Variant, slot: int, round_no: int) -> dict[s
     broker.restore(slot)
     assert broker.client is not None
     log = setup.logs / f"{variant.key}-{round_no}.log"
-    worker = WorkerProcess(variant.key, setup.argv(variant), setup.env, log)
+    worker = workers.WorkerProcess(variant.key, setup.argv(variant), setup.env, log)
     try:
         worker.start()
         # Busy with the backlog: it has taken some of it (and, with prefetch, filled its buffer).
-        wait_for(lambda: broker.queued("low") <= args.backlog - 100, 60, "the backlog", worker)
+        workers.wait_for(
+            lambda: broker.queued("low") <= args.backlog - 100, 60, "the backlog", worker
+        )
         time.sleep(args.settle)
         before, began = broker.queued("low"), time.perf_counter()
         expected = send_urgent(setup, variant)
         remaining, sending = broker.queued("low"), time.perf_counter() - began
         if remaining == 0:
-            raise BenchError(
+            raise common.BenchError(
                 f"{variant.key}: the backlog ran out before the last urgent task was sent; "
                 "use a larger --backlog"
             )
-        wait_for(
-            lambda: broker.client.llen(STARTS) >= expected,  # type: ignore[union-attr]
+        workers.wait_for(
+            lambda: broker.client.llen(workers.STARTS) >= expected,  # type: ignore[union-attr]
             60 + args.backlog / 50,
             f"{expected} urgent tasks to start",
             worker,
@@ -248,11 +217,11 @@ def measure(setup: Setup) -> list[dict[str, Any]]:
     for variant, round_no in schedule:
         record = run_once(setup, variant, slots[variant.key], round_no)
         records.append(record)
-        lat = record["latencies_s"]
+        lat, pct = record["latencies_s"], workers.pct_ms
         print(
-            f"  round {round_no + 1} {variant.key:17} single p50 {pct_ms(lat['single'], 50)} "
-            f"p99 {pct_ms(lat['single'], 99)} ms, burst p50 {pct_ms(lat['burst'], 50)} "
-            f"p99 {pct_ms(lat['burst'], 99)} ms; backlog left {record['backlog_after_last_send']}",
+            f"  round {round_no + 1} {variant.key:17} single p50 {pct(lat['single'], 50)} "
+            f"p99 {pct(lat['single'], 99)} ms, burst p50 {pct(lat['burst'], 50)} "
+            f"p99 {pct(lat['burst'], 99)} ms; backlog left {record['backlog_after_last_send']}",
             file=sys.stderr,
             flush=True,
         )
@@ -277,10 +246,12 @@ def summary(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             values = pooled(records, variant.key, phase)
             row[phase] = {
                 "n": len(values),
-                "p50_ms": percentile(values, 50) * 1000,
-                "p99_ms": percentile(values, 99) * 1000,
+                "p50_ms": common.percentile(values, 50) * 1000,
+                "p99_ms": common.percentile(values, 99) * 1000,
                 "max_ms": max(values) * 1000,
-                "p99_ms_per_run": [percentile(r["latencies_s"][phase], 99) * 1000 for r in mine],
+                "p99_ms_per_run": [
+                    common.percentile(r["latencies_s"][phase], 99) * 1000 for r in mine
+                ],
             }
         rates = [rate for r in mine for rate in r["burst_rates"]]
         row["burst_rate"] = statistics.median(rates) if rates else None
@@ -293,7 +264,7 @@ def summary(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _fmt(value_ms: float) -> str:
-    return ms(value_ms / 1000)
+    return workers.ms(value_ms / 1000)
 
 
 def table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]], str]:
@@ -318,7 +289,7 @@ def table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]], str]:
             _fmt(row["burst"]["p50_ms"]),
             _fmt(row["burst"]["p99_ms"]),
             _fmt(max(row["single"]["max_ms"], row["burst"]["max_ms"])),
-            ms(row["burst_sending_s"]) if row["burst_sending_s"] is not None else "—",
+            workers.ms(row["burst_sending_s"]) if row["burst_sending_s"] is not None else "—",
             f"{row['burst_rate']:.0f}" if row["burst_rate"] else "—",
             f"{row['backlog_rate']:.0f}",
         ]
@@ -431,12 +402,9 @@ def render(env: dict[str, Any], args: argparse.Namespace, rows: list[dict[str, A
         f"(alternating who goes first), {args.wrong_way_rounds} of the wrong-way-round case. "
         "Latencies are pooled over all runs of a worker."
     )
-    parts = [
-        "\n".join(header_lines(env, extra)),
-        markdown_table(*table(rows)),
-        "Targets:\n\n" + "\n".join(f"- {line}" for line in verdicts(rows)),
-        "Notes:\n\n" + "\n".join(f"- {line}" for line in comparisons(rows) + notes(rows, args)),
-    ]
+    parts = workers.docs_section(
+        env, extra, table(rows), verdicts(rows), comparisons(rows) + notes(rows, args)
+    )
     return "\n\n".join(parts)
 
 
@@ -465,41 +433,25 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    clean_environment()
-    raise_on_sigterm()
-    with tempfile.TemporaryDirectory(prefix="air-bench-priority-") as workdir:
-        broker = Broker(Path(workdir))
-        try:
-            broker.start()
-            env = machine(broker)
-            config_dir = write_air_config(Path(workdir) / "config", broker, [args.concurrency])
-            apps = {"air": air_app(config_dir), "celery": plain_app(broker)}
-            logs = Path(workdir) / "logs"
-            setup = Setup(broker, config_dir, logs, worker_env(broker, config_dir), args, apps)
-            print(f"queueing {args.backlog:,} backlog tasks per variant ...", file=sys.stderr)
-            records = measure(setup)
-        finally:
-            cleanup()
-            broker.stop()
-    env["load_average_end"] = load_now()
+    with workers.private_broker("priority_latency", MARKER, [args.concurrency]) as bench:
+        apps = {"air": workers.air_app(bench.config_dir), "celery": workers.plain_app(bench.broker)}
+        setup = Setup(bench, args, apps)
+        print(f"queueing {args.backlog:,} backlog tasks per variant ...", file=sys.stderr)
+        records = measure(setup)
     rows = summary(records)
-    print(text_table(*table(rows)))
+    print(common.text_table(*table(rows)))
     print("\n" + "\n".join(verdicts(rows) + comparisons(rows)))
-    path = write_results(
-        "priority_latency",
-        {
-            "benchmark": "priority_latency",
-            "arguments": vars(args),
-            "environment": env,
-            "workers": {v.key: setup.shell(v) for v in VARIANTS},
-            "summary": rows,
-            "runs": records,
-            "verdicts": verdicts(rows),
-        },
+    section = None if args.no_docs else render(bench.env, args, rows)
+    bench.report(
+        args,
+        section,
+        rows,
+        records,
+        verdicts(rows),
+        workers={v.key: setup.shell(v) for v in VARIANTS},
     )
-    publish(path, DOCS, MARKER, None if args.no_docs else render(env, args, rows))
     return 0
 
 
 if __name__ == "__main__":
-    entry_point(main, "priority_latency.py")
+    common.entry_point(main, "priority_latency.py")

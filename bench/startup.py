@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,38 +31,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402  (bench/ is not a package)
-    ROOT,
-    BenchError,
-    entry_point,
-    markdown_table,
-    percentile,
-    publish,
-    text_table,
-    write_results,
-)
-from _workers import (  # noqa: E402
-    STARTS,
-    Broker,
-    WorkerProcess,
-    air_app,
-    air_celery_argv,
-    air_run_argv,
-    check_broker,
-    clean_environment,
-    cleanup,
-    header_lines,
-    load_now,
-    machine,
-    plain_app,
-    plain_argv,
-    raise_on_sigterm,
-    wait_for,
-    worker_env,
-    write_air_config,
-)
+import _common as common  # noqa: E402  (bench/ is not a package)
+import _workers as workers  # noqa: E402
 
-DOCS = ROOT / "docs" / "benchmarks.md"
 MARKER = "bench:startup"
 TARGET_S = 0.5
 ISSUE_CELERY_S = 1.4
@@ -89,22 +59,19 @@ VARIANTS = (
 
 
 @dataclass
-class Setup:
-    broker: Broker
-    config_dir: Path
-    logs: Path
-    env: dict[str, str]
+class Setup(workers.OnBench):
+    bench: workers.Bench
     concurrency: int
     apps: dict[str, Any]
 
     def argv(self, variant: Variant) -> list[str]:
         pool = f"bench-c{self.concurrency}"
         if variant.key == "air":
-            return air_run_argv(self.config_dir, pool)
+            return workers.air_run_argv(self.config_dir, pool)
         if variant.key == "air-cli":
-            return air_celery_argv(self.config_dir, pool)
+            return workers.air_celery_argv(self.config_dir, pool)
         lean = ("--without-mingle", "--without-gossip") if variant.key == "celery-lean" else ()
-        return plain_argv(["bench"], self.concurrency, *lean)
+        return workers.plain_argv(["bench"], self.concurrency, *lean)
 
 
 def run_once(setup: Setup, variant: Variant, run_no: int) -> dict[str, Any]:
@@ -114,13 +81,15 @@ def run_once(setup: Setup, variant: Variant, run_no: int) -> dict[str, Any]:
     options = {} if variant.system == "air" else {"queue": "bench"}
     app.send_task("bench.mark", args=[f"{variant.key}-{run_no}", 0.0], **options)
     if broker.queued("bench") != 1:
-        raise BenchError(f"{variant.key}: the first task is not queued")
+        raise common.BenchError(f"{variant.key}: the first task is not queued")
     log = setup.logs / f"{variant.key}-{run_no}.log"
-    worker = WorkerProcess(variant.key, setup.argv(variant), setup.env, log)
+    worker = workers.WorkerProcess(variant.key, setup.argv(variant), setup.env, log)
     try:
         worker.start()
         assert broker.client is not None
-        wait_for(lambda: broker.client.llen(STARTS) >= 1, 60, "the first task", worker)  # type: ignore[union-attr]
+        workers.wait_for(
+            lambda: broker.client.llen(workers.STARTS) >= 1, 60, "the first task", worker
+        )  # type: ignore[union-attr]
         started = broker.starts()[0]["start"]
     finally:
         worker.stop()
@@ -157,7 +126,7 @@ def summary(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "variant": variant.key,
                 "label": variant.label,
                 "median_s": statistics.median(values),
-                "p90_s": percentile(values, 90),
+                "p90_s": common.percentile(values, 90),
                 "min_s": min(values),
                 "runs_s": values,
             }
@@ -217,12 +186,9 @@ def render(
         f"prefork pool of {args.concurrency}, {args.runs} timed runs per worker "
         f"(+{warmup} warm-up round), interleaved round-robin."
     )
-    parts = [
-        "\n".join(header_lines(env, extra)),
-        markdown_table(*table(rows, args.concurrency)),
-        "Targets:\n\n" + "\n".join(f"- {line}" for line in verdicts(rows)),
-        "Notes:\n\n" + "\n".join(f"- {line}" for line in notes(rows)),
-    ]
+    parts = workers.docs_section(
+        env, extra, table(rows, args.concurrency), verdicts(rows), notes(rows)
+    )
     return "\n\n".join(parts)
 
 
@@ -241,49 +207,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     warmup = 0 if args.no_warmup else 1
-    clean_environment()
-    raise_on_sigterm()
-    with tempfile.TemporaryDirectory(prefix="air-bench-startup-") as workdir:
-        broker = Broker(Path(workdir))
-        try:
-            broker.start()
-            env = machine(broker)
-            config_dir = write_air_config(Path(workdir) / "config", broker, [args.concurrency])
-            apps = {"air": air_app(config_dir), "celery": plain_app(broker)}
-            for app in apps.values():
-                check_broker(app, broker)
-            setup = Setup(
-                broker,
-                config_dir,
-                Path(workdir) / "logs",
-                worker_env(broker, config_dir),
-                args.concurrency,
-                apps,
-            )
-            commands = {v.key: " ".join(setup.argv(v)) for v in VARIANTS}
-            records = measure(setup, args.runs, warmup)
-        finally:
-            cleanup()
-            broker.stop()
-    env["load_average_end"] = load_now()
+    with workers.private_broker("startup", MARKER, [args.concurrency]) as bench:
+        apps = {"air": workers.air_app(bench.config_dir), "celery": workers.plain_app(bench.broker)}
+        for app in apps.values():
+            workers.check_broker(app, bench.broker)
+        setup = Setup(bench, args.concurrency, apps)
+        commands = {v.key: " ".join(setup.argv(v)) for v in VARIANTS}
+        records = measure(setup, args.runs, warmup)
     rows = summary(records)
-    print(text_table(*table(rows, args.concurrency)))
+    print(common.text_table(*table(rows, args.concurrency)))
     print("\n" + "\n".join(verdicts(rows)))
-    path = write_results(
-        "startup",
-        {
-            "benchmark": "startup",
-            "arguments": vars(args),
-            "environment": env,
-            "commands": commands,
-            "summary": rows,
-            "runs": records,
-            "verdicts": verdicts(rows),
-        },
-    )
-    publish(path, DOCS, MARKER, None if args.no_docs else render(env, args, rows, warmup))
+    section = None if args.no_docs else render(bench.env, args, rows, warmup)
+    bench.report(args, section, rows, records, verdicts(rows), commands=commands)
     return 0
 
 
 if __name__ == "__main__":
-    entry_point(main, "startup.py")
+    common.entry_point(main, "startup.py")

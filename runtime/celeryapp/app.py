@@ -10,7 +10,7 @@ from typing import Any
 from celery import Celery
 from kombu.entity import Queue
 
-from runtime.celeryapp import hooks
+from runtime.celeryapp import hooks, stamp
 from runtime.compiler.compile import load_plan
 from runtime.compiler.plan import Plan
 from runtime.config import defaults
@@ -30,6 +30,7 @@ def create_app(plan: Plan) -> Celery:
     app.conf.imports = list(plan.imports)
     app.air_plan = plan
     hooks.install(app)
+    stamp.install()
     return app
 
 
