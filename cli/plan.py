@@ -162,12 +162,13 @@ def _count_waiting(result: PlanDiff, url: str) -> PlanDiff:
     import redis
 
     from cli.common import ping_broker, redact
-    from runtime.broker.depth import waiting
+    from runtime.broker.queues import read_queues
 
     ping_broker(url)
     client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
     try:
-        return result.with_waiting(waiting(client, result.stranded_queues()))
+        depths = read_queues(client, result.stranded_queues())
+        return result.with_waiting({queue.name: queue.depth for queue in depths})
     except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
         raise BrokerUnreachable(f"the broker at {redact(url)} stopped answering: {exc}") from None
     finally:

@@ -10,12 +10,13 @@ from pathlib import Path
 
 from tests.conftest import REPO
 
-COMMAND = "$ sh docs/examples/plan/small-change.sh"
+COMMAND = "```sh\nsh docs/examples/plan/small-change.sh"
 
 
 def test_the_readme_plan_is_real_output() -> None:
     readme = (REPO / "README.md").read_text()
-    block = re.search(re.escape(COMMAND) + r"\n(.*?)```", readme, re.DOTALL)
+    # The script's command in a sh block, then its output in the next text block.
+    block = re.search(re.escape(COMMAND) + r".*?```text\n(.*?)```", readme, re.DOTALL)
     assert block is not None
     env = {**os.environ, "AIR": str(Path(sys.executable).parent / "air")}
     done = subprocess.run(["sh", "docs/examples/plan/small-change.sh"], cwd=REPO, env=env,

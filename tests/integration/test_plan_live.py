@@ -12,7 +12,7 @@ import redis
 from click.testing import CliRunner
 
 from cli.main import main
-from runtime.broker.depth import priority_lists
+from runtime.broker.queues import list_keys
 from runtime.process.embedded import free_port
 from tests.integration.gitrepo import GitRepo, remove_data_pipeline, rename_low_priority, replace
 
@@ -52,7 +52,7 @@ def test_live_counts_the_messages_a_change_strands(
         for _ in range(count):
             code, _, err = air(git.root, redis_url, "send", task, monkeypatch=monkeypatch)
             assert code == 0, err
-    lengths = {name: redis_client.llen(name) for name in priority_lists("low_priority")}
+    lengths = {name: redis_client.llen(name) for name in list_keys("low_priority")}
     assert sorted(n for n in lengths.values() if n) == [2, 3]  # two priority lists in use
     code, out, err = air(git.root, redis_url, "plan", "--base", base, "--head", "main",
                          "--live", "--format", "json", monkeypatch=monkeypatch)
@@ -65,7 +65,7 @@ def test_live_counts_the_messages_a_change_strands(
                        monkeypatch=monkeypatch)
     assert "      5 messages waiting in it now" in out
     assert "      4 messages waiting in it now" in out
-    assert sum(redis_client.llen(n) for n in priority_lists("low_priority")) == 5  # read only
+    assert sum(redis_client.llen(n) for n in list_keys("low_priority")) == 5  # read only
 
 
 def test_live_with_nothing_waiting_counts_zero(
