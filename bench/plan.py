@@ -36,12 +36,11 @@ from _common import (  # noqa: E402  (bench/ is not a package)
     environment,
     markdown_table,
     measure,
-    publish,
+    report,
     run_once,
     script,
     text_table,
     timing_record,
-    write_results,
 )
 from validate import LARGE, baseline, generate, progress  # noqa: E402
 
@@ -167,17 +166,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(text_table(*table(timings)))
     ratio = timings["air plan"].median_ms / timings["air validate"].median_ms
     print(f"\nair plan / air validate: {ratio:.2f}× (goal ≤ {GOAL}×)")
-    data = {
-        "benchmark": "plan",
-        "runs": args.runs,
-        "environment": env,
-        "summary": summary,
-        "ratio": ratio,
-        "timings": {name: timing_record(t) for name, t in timings.items()},
-    }
-    path = write_results("plan", data)
-    publish(path, DOCS, MARKER, None if args.no_docs else render(env, args.runs, timings,
-                                                                 summary, LARGE))
+    section = None if args.no_docs else render(env, args.runs, timings, summary, LARGE)
+    report("plan", args, env, DOCS, MARKER, section, summary=summary, ratio=ratio,
+           timings={name: timing_record(t) for name, t in timings.items()})
     return 0
 
 
