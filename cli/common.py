@@ -16,7 +16,7 @@ from runtime.compiler.plan import Plan
 from runtime.config.diagnostics import Report, Severity
 from runtime.config.errors import UsageError
 from runtime.config.reporters import render_text
-from runtime.config.validate import InvalidConfig
+from runtime.config.validate import InvalidConfig, Validation
 from runtime.process import jsonlines
 
 if TYPE_CHECKING:
@@ -26,6 +26,14 @@ if TYPE_CHECKING:
 def plan_or_fail(options: CliOptions, *, warnings: bool = False, as_json: bool = False) -> Plan:
     """The compiled plan; on config errors print every diagnostic to stderr and stop.
     `as_json`: warnings as JSON log lines, one each (`air up` under a log collector)."""
+    return loaded_or_fail(options, warnings=warnings, as_json=as_json)[0]
+
+
+def loaded_or_fail(
+    options: CliOptions, *, warnings: bool = False, as_json: bool = False
+) -> tuple[Plan, Validation]:
+    """The compiled plan and the validation it came from (positions, model); on config errors
+    print every diagnostic to stderr and stop."""
     try:
         plan, result = load_plan(options.config_dir)
     except InvalidConfig as exc:
@@ -42,9 +50,9 @@ def plan_or_fail(options: CliOptions, *, warnings: bool = False, as_json: bool =
             for item in only:
                 details: dict[str, Any] = item.to_dict()
                 click.echo(jsonlines.note("config warning", level="warning", **details), err=True)
-            return plan
+            return plan, result
         click.echo(render_text(only, color=options.color), err=True, nl=False, color=options.color)
-    return plan
+    return plan, result
 
 
 def pick(name: str, choices: Iterable[str], noun: str) -> str:

@@ -34,6 +34,8 @@ COMMANDS = {
     "dead": "cli.dead:dead",
     "db": "cli.db:db",
     "seed-demo": "cli.demo:seed_demo",
+    "plan": "cli.plan:plan",
+    "explain": "cli.explain:explain",
 }
 
 

@@ -243,7 +243,7 @@ def _annotation(task: TaskPlan) -> dict[str, object]:
 
 # Worker keyword -> `celery worker` flag; the argv shown to users is derived from the same options
 # that `air run` passes to celery.apps.worker.Worker, so the two cannot drift apart.
-_WORKER_FLAGS = {
+WORKER_FLAGS = {
     "hostname": "--hostname",
     "queues": "--queues",
     "pool": "--pool",
@@ -291,7 +291,7 @@ def _worker(pool: Pool, queue_priority: dict[str, int]) -> WorkerPlan:
         queues=queues,
         concurrency=concurrency,
         options=options,
-        argv=("celery", "-A", APP, "worker", *_flags(options, _WORKER_FLAGS)),
+        argv=("celery", "-A", APP, "worker", *_flags(options, WORKER_FLAGS)),
     )
 
 

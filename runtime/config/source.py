@@ -122,20 +122,25 @@ def load_file(
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        doc = Document(display, readable=False)
         reason = (
             "does not exist" if isinstance(exc, FileNotFoundError) else (exc.strerror or str(exc))
         )
-        doc.report(
-            doc.error(
-                "AIR006",
-                f"cannot read {display}: {reason}",
-                hint="check the path, or point --config (AIR_CONFIG_DIR) at the "
-                "directory holding queues.yaml and schedules.yaml",
-            )
-        )
-        return doc
+        return missing_document(display, reason)
     return load_bytes(raw, display, env)
+
+
+def missing_document(display: str, reason: str = "does not exist") -> Document:
+    """The document of a file that cannot be read: no data, one AIR006 error."""
+    doc = Document(display, readable=False)
+    doc.report(
+        doc.error(
+            "AIR006",
+            f"cannot read {display}: {reason}",
+            hint="check the path, or point --config (AIR_CONFIG_DIR) at the "
+            "directory holding queues.yaml and schedules.yaml",
+        )
+    )
+    return doc
 
 
 def load_bytes(raw: bytes | str, display: str, env: Mapping[str, str] | None = None) -> Document:

@@ -12,7 +12,7 @@ from runtime.config import pointer as ptr
 from runtime.config.diagnostics import Diagnostic, Report
 from runtime.config.errors import ConfigError, UsageError
 from runtime.config.model import Config, build
-from runtime.config.source import Document, load_file
+from runtime.config.source import Document, load_bytes, load_file, missing_document
 from runtime.config.workflows import build_workflows
 
 KINDS = {
@@ -27,7 +27,7 @@ OPTIONAL = {"workflows"}  # a config without workflows.yaml has no workflows
 class Validation:
     report: Report
     config: Config
-    docs: Mapping[str, Document]  # by kind: 'queues', 'schedules'
+    docs: Mapping[str, Document]  # by kind: 'queues', 'schedules', 'workflows' if present
 
     @property
     def unreadable(self) -> bool:
@@ -37,14 +37,36 @@ class Validation:
 
 def validate(config_dir: Path, env: Mapping[str, str] | None = None) -> Validation:
     env = os.environ if env is None else env
-    report = Report()
+    docs = {
+        kind: load_file(config_dir / filename, display_path(config_dir / filename), env)
+        for kind, filename in KINDS.items()
+        if kind not in OPTIONAL or (config_dir / filename).exists()
+    }
+    return check_documents(docs)
+
+
+def validate_contents(
+    files: Mapping[str, tuple[str, bytes | None]], env: Mapping[str, str] | None = None
+) -> Validation:
+    """Validate file contents read from elsewhere (a git revision): kind -> (display path,
+    bytes, or None when the file does not exist there)."""
+    env = os.environ if env is None else env
     docs: dict[str, Document] = {}
-    schema_errors: list[Diagnostic] = []
-    for kind, filename in KINDS.items():
-        if kind in OPTIONAL and not (config_dir / filename).exists():
+    for kind, (display, raw) in files.items():
+        if raw is None and kind in OPTIONAL:
             continue
-        doc = load_file(config_dir / filename, display_path(config_dir / filename), env)
-        docs[kind] = doc
+        if raw is None:
+            docs[kind] = missing_document(display)
+        else:
+            docs[kind] = load_bytes(raw, display, env)
+    return check_documents(docs)
+
+
+def check_documents(docs: Mapping[str, Document]) -> Validation:
+    """Schema, model and rules over loaded documents (by kind: 'queues', 'schedules')."""
+    report = Report()
+    schema_errors: list[Diagnostic] = []
+    for kind, doc in docs.items():
         report.extend(doc.diagnostics)
         if doc.data is not None:
             # A value the loader already rejected (a tag, an unset variable) was read as null;
