@@ -10,7 +10,7 @@ from runtime.config.diagnostics import Diagnostic
 from runtime.config.model import Config
 from runtime.config.rules.broker import broker_url
 from runtime.config.rules.context import Context, Rule
-from runtime.config.rules.limits import pool_limits, retry_delays, task_limits
+from runtime.config.rules.limits import pool_limits, pool_replicas, retry_delays, task_limits
 from runtime.config.rules.references import queue_consumers, queue_references, schedule_references
 from runtime.config.rules.schedules import schedule_timing, timezones
 from runtime.config.source import Document
@@ -21,6 +21,7 @@ RULES: tuple[Rule, ...] = (
     task_limits,
     retry_delays,
     pool_limits,
+    pool_replicas,
     schedule_references,
     schedule_timing,
     timezones,
