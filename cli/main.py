@@ -32,6 +32,7 @@ COMMANDS = {
     "send": "cli.send:send",
     "up": "cli.up:up",
     "dead": "cli.dead:dead",
+    "render": "cli.render:render",
     "seed-demo": "cli.demo:seed_demo",
 }
 
