@@ -33,6 +33,7 @@ COMMANDS = {
     "up": "cli.up:up",
     "dead": "cli.dead:dead",
     "render": "cli.render:render",
+    "graph": "cli.graph:graph",
     "seed-demo": "cli.demo:seed_demo",
 }
 
