@@ -9,12 +9,16 @@ twice (fall back) fires once. Jobs with `*` in the hour field follow real elapse
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from croniter import croniter
 from croniter.croniter import CroniterBadDateError, CroniterError
+
+from runtime.config.errors import UsageError
 
 NICKNAMES = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
 _EXPANSIONS = {
@@ -49,6 +53,24 @@ def expression_problem(expression: str) -> str | None:
     except (CroniterError, ValueError, KeyError, IndexError) as exc:
         return str(exc).replace(f"[{text}] ", "") or "not a cron expression"
     return None
+
+
+NOW_VARIABLE = "AIR_NOW"  # an ISO 8601 instant to count from instead of the clock
+
+
+def now(env: Mapping[str, str]) -> datetime:
+    """The current instant, or AIR_NOW's (reproducible output for docs, tests and CI)."""
+    value = env.get(NOW_VARIABLE)
+    if not value:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(
+            f"{NOW_VARIABLE}={value!r} is not an ISO 8601 time",
+            hint=f"e.g. {NOW_VARIABLE}=2027-03-27T12:00:00Z, or unset it to use the clock",
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @cache
@@ -135,3 +157,80 @@ def shortest_gap(
     # makes the two 02:00s of a fall-back night look 0 s apart.
     gaps = [b.astimezone(UTC) - a.astimezone(UTC) for a, b in zip(fires, fires[1:], strict=False)]
     return min(gaps) if gaps else timedelta(days=365)
+
+
+# --- daylight saving ----------------------------------------------------------------------------
+
+DST_HORIZON = timedelta(days=400)  # how far ahead `air validate` looks for affected fires
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A change of UTC offset: the wall-clock hour it skips (spring) or repeats (autumn)."""
+
+    at: datetime  # the instant of the change, UTC
+    kind: str  # "skipped" | "repeated"
+    start: datetime  # naive wall-clock window [start, end) that is skipped or repeated
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DstFire:
+    """A cron time that falls in a skipped or repeated window, and what air does instead."""
+
+    kind: str  # "skipped" | "repeated"
+    wall: datetime  # the naive wall-clock time the expression names
+    fired: datetime  # the one instant air fires for it, aware in the schedule's zone
+
+
+def transitions(timezone: str, start: datetime, end: datetime) -> list[Transition]:
+    """Offset changes of `timezone` between two instants, found a day at a time, then to the
+    second by bisection (zones change at most a few times a year)."""
+    tz = zone(timezone)
+    found: list[Transition] = []
+    day = start.astimezone(UTC)
+    while day < end:
+        following = day + timedelta(days=1)
+        if day.astimezone(tz).utcoffset() != following.astimezone(tz).utcoffset():
+            found.append(_transition(tz, day, following))
+        day = following
+    return found
+
+
+def _transition(tz: ZoneInfo, before: datetime, after: datetime) -> Transition:
+    while after - before > timedelta(seconds=1):
+        middle = before + (after - before) / 2
+        if middle.astimezone(tz).utcoffset() == before.astimezone(tz).utcoffset():
+            before = middle
+        else:
+            after = middle
+    old, new = before.astimezone(tz).utcoffset(), after.astimezone(tz).utcoffset()
+    assert old is not None and new is not None
+    wall = (after + old).replace(tzinfo=None, microsecond=0)  # the clock just before it changes
+    shift = new - old
+    if shift > timedelta(0):
+        return Transition(after, "skipped", wall, wall + shift)
+    return Transition(after, "repeated", wall + shift, wall)
+
+
+def dst_fires(
+    expression: str, timezone: str, after: datetime, horizon: timedelta = DST_HORIZON
+) -> list[DstFire]:
+    """The fire times of a fixed-hour expression that daylight saving skips or repeats after
+    `after`. Jobs with `*` in the hour field follow elapsed time and are never affected."""
+    text = normalize(expression)
+    if text.split(" ")[1] == "*":
+        return []
+    tz = zone(timezone)
+    affected: list[DstFire] = []
+    for change in transitions(timezone, after, after + horizon):
+        # What beat does is what next_fires says: a skipped time fires at the first fire time
+        # after the change (the end of the gap); a repeated one only on its first pass.
+        gap_fire = next_fires(text, timezone, change.at - timedelta(seconds=1), 1)[0]
+        walls = croniter(text, change.start - timedelta(minutes=1))
+        wall = walls.get_next(datetime)
+        while wall < change.end:
+            fired = gap_fire if change.kind == "skipped" else wall.replace(tzinfo=tz, fold=0)
+            affected.append(DstFire(change.kind, wall, fired))
+            wall = walls.get_next(datetime)
+    return affected

@@ -83,6 +83,7 @@ CODES: dict[str, str] = {
     "AIR403": "schedule can pile up runs",
     "AIR404": "cron expression never fires",
     "AIR405": "schedule period is shorter than a second",
+    "AIR406": "cron fire time falls in an hour daylight saving skips or repeats",
     "AIR501": "plaintext password in a broker URL",
     "AIR502": "unsupported broker URL scheme",
 }

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from runtime.config import defaults, rules, schema
+from runtime.config import cron, defaults, rules, schema
 from runtime.config import pointer as ptr
 from runtime.config.diagnostics import Diagnostic, Report
 from runtime.config.errors import ConfigError, UsageError
@@ -54,7 +54,8 @@ def validate(config_dir: Path, env: Mapping[str, str] | None = None) -> Validati
     )
     if all(doc.data is not None for doc in docs.values()):
         by_file = {doc.path: doc for doc in docs.values()}
-        report.extend(d for d in rules.check(config, by_file) if not _shadowed(d, schema_errors))
+        found = rules.check(config, by_file, cron.now(env))
+        report.extend(d for d in found if not _shadowed(d, schema_errors))
     return Validation(report, config, docs)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import datetime
 
 from runtime.config.diagnostics import Diagnostic
 from runtime.config.model import Config
@@ -12,7 +13,7 @@ from runtime.config.rules.broker import broker_url
 from runtime.config.rules.context import Context, Rule
 from runtime.config.rules.limits import pool_limits, pool_replicas, retry_delays, task_limits
 from runtime.config.rules.references import queue_consumers, queue_references, schedule_references
-from runtime.config.rules.schedules import schedule_timing, timezones
+from runtime.config.rules.schedules import daylight_saving, schedule_timing, timezones
 from runtime.config.source import Document
 
 RULES: tuple[Rule, ...] = (
@@ -24,13 +25,16 @@ RULES: tuple[Rule, ...] = (
     pool_replicas,
     schedule_references,
     schedule_timing,
+    daylight_saving,
     timezones,
     broker_url,
 )
 
 
-def check(config: Config, docs: Mapping[str, Document]) -> list[Diagnostic]:
-    ctx = Context(config, docs)
+def check(
+    config: Config, docs: Mapping[str, Document], now: datetime | None = None
+) -> list[Diagnostic]:
+    ctx = Context(config, docs) if now is None else Context(config, docs, now)
     return _merge_inherited([d for rule in RULES for d in rule(ctx)])
 
 
