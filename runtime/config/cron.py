@@ -234,3 +234,15 @@ def dst_fires(
             affected.append(DstFire(change.kind, wall, fired))
             wall = walls.get_next(datetime)
     return affected
+
+
+def dst_note(expression: str, timezone: str, fire: datetime) -> str | None:
+    """Why daylight saving moved or merged this fire time (one of `next_fires`), or None."""
+    around = dst_fires(expression, timezone, fire - timedelta(days=1), timedelta(days=2))
+    skipped = [f.wall for f in around if f.kind == "skipped" and f.fired == fire]
+    if skipped:
+        walls = ", ".join(w.strftime("%H:%M") for w in skipped)
+        return f"daylight saving skips {walls}: fires here, at the end of the gap"
+    if any(f.kind == "repeated" and f.fired.timestamp() == fire.timestamp() for f in around):
+        return f"{fire:%H:%M} comes twice today: fires once, on the first pass"
+    return None

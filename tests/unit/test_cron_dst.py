@@ -8,10 +8,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
+from cli.main import cli
 from runtime.config import cron
 from runtime.config.errors import UsageError
 from runtime.config.validate import validate
+from tests.conftest import REPO
 from tests.unit.test_beat_schedule import simulate_beat
 
 NOW = datetime(2026, 12, 6, tzinfo=UTC)
@@ -68,7 +71,9 @@ def test_dst_fires_say_what_beat_really_does() -> None:
     autumn = datetime(2027, 10, 30, 12, tzinfo=UTC)
     sent = simulate_beat("30 2 * * *", "Europe/Berlin", autumn, 2)
     (repeated,) = [
-        f for f in cron.dst_fires("30 2 * * *", "Europe/Berlin", autumn) if f.kind == "repeated"
+        f
+        for f in cron.dst_fires("30 2 * * *", "Europe/Berlin", autumn)
+        if f.kind == "repeated" and f.wall.year == 2027
     ]
     assert sent[0].timestamp() == repeated.fired.timestamp()  # 00:30 UTC, the first 02:30
     assert sent[1] - sent[0] == timedelta(hours=25)  # not again an hour later
@@ -108,3 +113,32 @@ def test_the_lint_looks_ahead_from_air_now(tmp_path: Path) -> None:
     (second,) = [d.message for d in between.report if d.code == "AIR406"]
     assert "skips on 2027-03-28" in first and "repeats on 2027-10-31" in first
     assert "skips on 2028-03-26" in second and "repeats on 2027-10-31" in second
+
+
+def schedule_output(name: str, now: str, count: int = 2) -> str:
+    config = REPO / "tests" / "cases" / "valid" / "daylight-saving"
+    result = CliRunner(env={"AIR_NOW": now}).invoke(
+        cli, ["--config", str(config), "schedule", name, "--next", str(count)]
+    )
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_air_schedule_marks_the_fire_that_stands_for_skipped_times() -> None:
+    assert schedule_output("sweep", "2027-03-27T12:00:00Z").splitlines()[1:] == [
+        "  2027-03-28T03:00:00+02:00  (daylight saving skips 02:00, 02:15, 02:30, 02:45: "
+        "fires here, at the end of the gap)",
+        "  2027-03-29T02:00:00+02:00",
+    ]
+
+
+def test_air_schedule_marks_the_fire_in_a_repeated_hour() -> None:
+    assert schedule_output("nightly-report", "2027-10-30T12:00:00Z").splitlines()[1:] == [
+        "  2027-10-31T02:30:00+02:00  (02:30 comes twice today: fires once, on the first pass)",
+        "  2027-11-01T02:30:00+01:00",
+    ]
+
+
+def test_air_schedule_leaves_unaffected_fires_unmarked() -> None:
+    out = schedule_output("after-the-gap", "2027-03-27T12:00:00Z", count=5)
+    assert "(" not in out.split("\n", 1)[1]
