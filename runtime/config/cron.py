@@ -12,7 +12,7 @@ import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from croniter import croniter
@@ -184,17 +184,27 @@ class DstFire:
 
 
 def transitions(timezone: str, start: datetime, end: datetime) -> list[Transition]:
-    """Offset changes of `timezone` between two instants, found a day at a time, then to the
-    second by bisection (zones change at most a few times a year)."""
+    """Offset changes of `timezone` between two instants."""
+    first = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    days = (end - first).days + 1
+    return [t for t in _changes(timezone, first, days) if start < t.at <= end]
+
+
+@lru_cache(maxsize=64)
+def _changes(timezone: str, first: datetime, days: int) -> tuple[Transition, ...]:
+    """Found a day at a time, then to the second by bisection; cached because every schedule
+    of one validation run in the same zone asks for the same days."""
     tz = zone(timezone)
     found: list[Transition] = []
-    day = start.astimezone(UTC)
-    while day < end:
+    day = first
+    offset = day.astimezone(tz).utcoffset()
+    for _ in range(days):
         following = day + timedelta(days=1)
-        if day.astimezone(tz).utcoffset() != following.astimezone(tz).utcoffset():
+        following_offset = following.astimezone(tz).utcoffset()
+        if following_offset != offset:
             found.append(_transition(tz, day, following))
-        day = following
-    return found
+        day, offset = following, following_offset
+    return tuple(found)
 
 
 def _transition(tz: ZoneInfo, before: datetime, after: datetime) -> Transition:
