@@ -295,3 +295,13 @@ def test_render_into_an_unwritable_place_is_a_usage_error(tmp_path: Path) -> Non
     assert code == 2
     assert out.getvalue() == b""
     assert err.getvalue().decode().startswith("error: cannot write to ")
+
+
+def test_render_refuses_a_config_with_errors(tmp_path: Path) -> None:
+    (tmp_path / "queues.yaml").write_text("version: 1\npools: {p: {queues: [nowhere]}}\n")
+    (tmp_path / "schedules.yaml").write_text("version: 1\n")
+    with CliRunner(env=CLEAN_ENV).isolation() as (out, err, _):
+        code = main(["--config", str(tmp_path), "render", "compose"])
+    assert code == 1
+    assert out.getvalue() == b""
+    assert "error AIR203" in err.getvalue().decode()
