@@ -38,6 +38,7 @@ def normalize(expression: str) -> str:
     return _EXPANSIONS.get(text, text)
 
 
+@lru_cache(maxsize=1024)  # rules ask about the same expressions many times in one run
 def expression_problem(expression: str) -> str | None:
     """Why a cron expression is invalid, or None when it is valid."""
     text = " ".join(expression.split())
@@ -223,14 +224,15 @@ def _transition(tz: ZoneInfo, before: datetime, after: datetime) -> Transition:
     return Transition(after, "repeated", wall + shift, wall)
 
 
+@lru_cache(maxsize=1024)  # one validation run asks once per (expression, zone), all at `now`
 def dst_fires(
     expression: str, timezone: str, after: datetime, horizon: timedelta = DST_HORIZON
-) -> list[DstFire]:
+) -> tuple[DstFire, ...]:
     """The fire times of a fixed-hour expression that daylight saving skips or repeats after
     `after`. Jobs with `*` in the hour field follow elapsed time and are never affected."""
     text = normalize(expression)
     if text.split(" ")[1] == "*":
-        return []
+        return ()
     tz = zone(timezone)
     affected: list[DstFire] = []
     for change in transitions(timezone, after, after + horizon):
@@ -243,7 +245,7 @@ def dst_fires(
             fired = gap_fire if change.kind == "skipped" else wall.replace(tzinfo=tz, fold=0)
             affected.append(DstFire(change.kind, wall, fired))
             wall = walls.get_next(datetime)
-    return affected
+    return tuple(affected)
 
 
 def dst_note(expression: str, timezone: str, fire: datetime) -> str | None:

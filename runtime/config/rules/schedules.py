@@ -131,7 +131,7 @@ def daylight_saving(ctx: Context) -> Iterator[Diagnostic]:
             )
 
 
-def _dst_message(schedule: Schedule, affected: list[cron.DstFire]) -> str:
+def _dst_message(schedule: Schedule, affected: tuple[cron.DstFire, ...]) -> str:
     parts, times = [], set()
     for kind in ("skipped", "repeated"):
         of_kind = [f for f in affected if f.kind == kind]
