@@ -305,3 +305,35 @@ def test_render_refuses_a_config_with_errors(tmp_path: Path) -> None:
     assert code == 1
     assert out.getvalue() == b""
     assert "error AIR203" in err.getvalue().decode()
+
+
+def test_rendered_files_run_only_the_commands_listed_in_one_place() -> None:
+    """runtime/review/render/commands.py lists what the files rely on; nothing else runs."""
+    plan, _ = shipped()
+    pools = set(plan.workers)
+
+    def generic(argv: list[str]) -> tuple[str, ...]:
+        return tuple("POOL" if arg in pools or arg == "%i" else arg for arg in argv)
+
+    found: set[tuple[str, ...]] = set()
+    services = yaml.safe_load(rendered("compose")["compose.yaml"])["services"]
+    for name, service in services.items():
+        if name == "redis":
+            continue
+        found.add(generic(service["command"]))
+        check = service.get("healthcheck", {}).get("test", [])
+        if check[1:2] == ["air"]:
+            found.add(generic(check[1:]))
+    for document in kubernetes_documents():
+        if document["kind"] != "Deployment":
+            continue
+        for container in document["spec"]["template"]["spec"]["containers"]:
+            found.add(generic(container["command"]))
+            if "livenessProbe" in container:
+                found.add(generic(container["livenessProbe"]["exec"]["command"]))
+    for text in rendered("systemd").values():
+        for line in text.splitlines():
+            if line.startswith("ExecStart="):
+                argv = line.removeprefix("ExecStart=").split()
+                found.add(generic(["air", *argv[1:]]))
+    assert found == {tuple(argv) for argv in commands.relied_on()}

@@ -7,8 +7,9 @@ from typing import Any
 from runtime.compiler.plan import Plan
 from runtime.review.render import commands
 from runtime.review.render.options import RenderOptions
-from runtime.review.render.pools import dump, stop_grace
+from runtime.review.render.pools import stop_grace
 from runtime.review.render.sources import Sources, header
+from runtime.review.render.yamltext import dump
 
 REDIS_IMAGE = "redis:7.4-alpine"
 # Compose interpolates these from the shell or an .env file: a password never sits in this file.

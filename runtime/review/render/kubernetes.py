@@ -9,8 +9,9 @@ from urllib.parse import urlsplit
 from runtime.compiler.plan import Plan, WorkerPlan
 from runtime.review.render import commands
 from runtime.review.render.options import RenderOptions
-from runtime.review.render.pools import dns_name, dump, redis_lists, stop_grace
+from runtime.review.render.pools import dns_name, redis_lists, stop_grace
 from runtime.review.render.sources import Sources, header
+from runtime.review.render.yamltext import dump
 
 CONFIG_MAP = "air-config"
 CONFIG_PATH = "/etc/air"

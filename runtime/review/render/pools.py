@@ -1,11 +1,8 @@
-"""What a deployment needs to know about each pool: its Redis lists, stop grace and names."""
+"""What a deployment needs to know about each pool: its Redis lists, stop grace and name."""
 
 from __future__ import annotations
 
 import re
-from typing import Any
-
-import yaml
 
 from runtime.compiler.compile import PRIORITY_STEPS
 from runtime.compiler.plan import Plan, WorkerPlan
@@ -50,33 +47,3 @@ def stop_grace(plan: Plan, worker: WorkerPlan) -> int:
 def dns_name(name: str) -> str:
     """A Kubernetes object name (RFC 1123 label) for a pool name."""
     return re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-") or "pool"
-
-
-class _Dumper(yaml.SafeDumper):
-    """Plain YAML: no anchors or aliases, even where two values are equal objects."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-def _text(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
-    # Multi-line text (the config files in the ConfigMap) as a literal block, readable as is.
-    style = "|" if "\n" in data else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
-
-
-def _list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.SequenceNode:
-    # A command line or a list of names reads best on one line: [air, run, default].
-    flat = all(isinstance(item, str | int) and "\n" not in str(item) for item in data)
-    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flat)
-
-
-_Dumper.add_representer(str, _text)
-_Dumper.add_representer(list, _list)
-
-
-def dump(document: Any) -> str:
-    text: str = yaml.dump(
-        document, Dumper=_Dumper, sort_keys=False, width=1000, default_flow_style=False
-    )
-    return text
