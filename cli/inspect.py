@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import click
 
@@ -104,7 +105,7 @@ def schedule(options: CliOptions, name: str | None, count: int) -> None:
     entries = list(plan.beat.values())
     if name is not None:
         entries = [plan.beat[pick(name, plan.beat, "schedule")]]
-    now = datetime.now(UTC)
+    now = cron.now(os.environ)
     if name is None and count == 1:
         rows = [[e.name, e.task, e.queue, _when(e), _fires(e, now, 1)[0]] for e in entries]
         echo_table(rows, ["SCHEDULE", "TASK", "QUEUE", "WHEN", "NEXT"])
@@ -138,6 +139,10 @@ def _fires(entry: ScheduleEntry, now: datetime, count: int) -> list[str]:
         return fires
     assert entry.cron is not None
     return [
-        f.isoformat(timespec="seconds")
+        _marked(f.isoformat(timespec="seconds"), cron.dst_note(entry.cron, entry.timezone, f))
         for f in cron.next_fires(entry.cron, entry.timezone, now, count)
     ]
+
+
+def _marked(fire: str, note: str | None) -> str:
+    return f"{fire}  ({note})" if note else fire

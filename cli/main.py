@@ -33,6 +33,8 @@ COMMANDS = {
     "up": "cli.up:up",
     "dead": "cli.dead:dead",
     "db": "cli.db:db",
+    "render": "cli.render:render",
+    "graph": "cli.graph:graph",
     "seed-demo": "cli.demo:seed_demo",
     "plan": "cli.plan:plan",
     "explain": "cli.explain:explain",

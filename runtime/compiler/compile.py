@@ -290,6 +290,7 @@ def _worker(pool: Pool, queue_priority: dict[str, int]) -> WorkerPlan:
         pool=pool.name,
         queues=queues,
         concurrency=concurrency,
+        replicas={"min": pool.replicas.min, "max": pool.replicas.max},
         options=options,
         argv=("celery", "-A", APP, "worker", *_flags(options, WORKER_FLAGS)),
     )

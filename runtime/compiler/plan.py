@@ -66,6 +66,7 @@ class WorkerPlan:
     pool: str
     queues: tuple[str, ...]  # most urgent first
     concurrency: int
+    replicas: dict[str, int]  # {min, max}: copies of this worker a deployment runs
     options: dict[str, Any]  # celery.apps.worker.Worker keyword arguments
     argv: tuple[str, ...]  # the same worker as a `celery` command line
 

@@ -9,12 +9,16 @@ twice (fall back) fires once. Jobs with `*` in the hour field follow real elapse
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from croniter import croniter
 from croniter.croniter import CroniterBadDateError, CroniterError
+
+from runtime.config.errors import UsageError
 
 NICKNAMES = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
 _EXPANSIONS = {
@@ -34,6 +38,7 @@ def normalize(expression: str) -> str:
     return _EXPANSIONS.get(text, text)
 
 
+@lru_cache(maxsize=1024)  # rules ask about the same expressions many times in one run
 def expression_problem(expression: str) -> str | None:
     """Why a cron expression is invalid, or None when it is valid."""
     text = " ".join(expression.split())
@@ -49,6 +54,24 @@ def expression_problem(expression: str) -> str | None:
     except (CroniterError, ValueError, KeyError, IndexError) as exc:
         return str(exc).replace(f"[{text}] ", "") or "not a cron expression"
     return None
+
+
+NOW_VARIABLE = "AIR_NOW"  # an ISO 8601 instant to count from instead of the clock
+
+
+def now(env: Mapping[str, str]) -> datetime:
+    """The current instant, or AIR_NOW's (reproducible output for docs, tests and CI)."""
+    value = env.get(NOW_VARIABLE)
+    if not value:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(
+            f"{NOW_VARIABLE}={value!r} is not an ISO 8601 time",
+            hint=f"e.g. {NOW_VARIABLE}=2027-03-27T12:00:00Z, or unset it to use the clock",
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @cache
@@ -135,3 +158,103 @@ def shortest_gap(
     # makes the two 02:00s of a fall-back night look 0 s apart.
     gaps = [b.astimezone(UTC) - a.astimezone(UTC) for a, b in zip(fires, fires[1:], strict=False)]
     return min(gaps) if gaps else timedelta(days=365)
+
+
+# --- daylight saving ----------------------------------------------------------------------------
+
+DST_HORIZON = timedelta(days=400)  # how far ahead `air validate` looks for affected fires
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A change of UTC offset: the wall-clock hour it skips (spring) or repeats (autumn)."""
+
+    at: datetime  # the instant of the change, UTC
+    kind: str  # "skipped" | "repeated"
+    start: datetime  # naive wall-clock window [start, end) that is skipped or repeated
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DstFire:
+    """A cron time that falls in a skipped or repeated window, and what air does instead."""
+
+    kind: str  # "skipped" | "repeated"
+    wall: datetime  # the naive wall-clock time the expression names
+    fired: datetime  # the one instant air fires for it, aware in the schedule's zone
+
+
+def transitions(timezone: str, start: datetime, end: datetime) -> list[Transition]:
+    """Offset changes of `timezone` between two instants."""
+    first = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    days = (end - first).days + 1
+    return [t for t in _changes(timezone, first, days) if start < t.at <= end]
+
+
+@lru_cache(maxsize=64)
+def _changes(timezone: str, first: datetime, days: int) -> tuple[Transition, ...]:
+    """Found a day at a time, then to the second by bisection; cached because every schedule
+    of one validation run in the same zone asks for the same days."""
+    tz = zone(timezone)
+    found: list[Transition] = []
+    day = first
+    offset = day.astimezone(tz).utcoffset()
+    for _ in range(days):
+        following = day + timedelta(days=1)
+        following_offset = following.astimezone(tz).utcoffset()
+        if following_offset != offset:
+            found.append(_transition(tz, day, following))
+        day, offset = following, following_offset
+    return tuple(found)
+
+
+def _transition(tz: ZoneInfo, before: datetime, after: datetime) -> Transition:
+    while after - before > timedelta(seconds=1):
+        middle = before + (after - before) / 2
+        if middle.astimezone(tz).utcoffset() == before.astimezone(tz).utcoffset():
+            before = middle
+        else:
+            after = middle
+    old, new = before.astimezone(tz).utcoffset(), after.astimezone(tz).utcoffset()
+    assert old is not None and new is not None
+    wall = (after + old).replace(tzinfo=None, microsecond=0)  # the clock just before it changes
+    shift = new - old
+    if shift > timedelta(0):
+        return Transition(after, "skipped", wall, wall + shift)
+    return Transition(after, "repeated", wall + shift, wall)
+
+
+@lru_cache(maxsize=1024)  # one validation run asks once per (expression, zone), all at `now`
+def dst_fires(
+    expression: str, timezone: str, after: datetime, horizon: timedelta = DST_HORIZON
+) -> tuple[DstFire, ...]:
+    """The fire times of a fixed-hour expression that daylight saving skips or repeats after
+    `after`. Jobs with `*` in the hour field follow elapsed time and are never affected."""
+    text = normalize(expression)
+    if text.split(" ")[1] == "*":
+        return ()
+    tz = zone(timezone)
+    affected: list[DstFire] = []
+    for change in transitions(timezone, after, after + horizon):
+        # What beat does is what next_fires says: a skipped time fires at the first fire time
+        # after the change (the end of the gap); a repeated one only on its first pass.
+        gap_fire = next_fires(text, timezone, change.at - timedelta(seconds=1), 1)[0]
+        walls = croniter(text, change.start - timedelta(minutes=1))
+        wall = walls.get_next(datetime)
+        while wall < change.end:
+            fired = gap_fire if change.kind == "skipped" else wall.replace(tzinfo=tz, fold=0)
+            affected.append(DstFire(change.kind, wall, fired))
+            wall = walls.get_next(datetime)
+    return tuple(affected)
+
+
+def dst_note(expression: str, timezone: str, fire: datetime) -> str | None:
+    """Why daylight saving moved or merged this fire time (one of `next_fires`), or None."""
+    around = dst_fires(expression, timezone, fire - timedelta(days=1), timedelta(days=2))
+    skipped = [f.wall for f in around if f.kind == "skipped" and f.fired == fire]
+    if skipped:
+        walls = ", ".join(w.strftime("%H:%M") for w in skipped)
+        return f"daylight saving skips {walls}: fires here, at the end of the gap"
+    if any(f.kind == "repeated" and f.fired.timestamp() == fire.timestamp() for f in around):
+        return f"{fire:%H:%M} comes twice today: fires once, on the first pass"
+    return None

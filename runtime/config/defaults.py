@@ -31,6 +31,8 @@ POOL: dict[str, Any] = {
     "pool": "prefork",
     "autoscale": None,
     "task_events": True,
+    # One copy of each pool's worker, as `air up` runs; a deployment scales within these bounds.
+    "replicas": {"min": 1, "max": 1},
 }
 
 TASK: dict[str, Any] = {

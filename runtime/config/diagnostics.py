@@ -80,11 +80,13 @@ CODES: dict[str, str] = {
     "AIR308": "duration must be greater than zero",
     "AIR320": "unique claim shorter than the task's time limit",
     "AIR340": "a workflow's longest run reaches the visibility timeout",
+    "AIR309": "replicas minimum exceeds maximum",
     "AIR401": "invalid cron expression",
     "AIR402": "unknown time zone",
     "AIR403": "schedule can pile up runs",
     "AIR404": "cron expression never fires",
     "AIR405": "schedule period is shorter than a second",
+    "AIR406": "cron fire time falls in an hour daylight saving skips or repeats",
     "AIR501": "plaintext password in a broker URL",
     "AIR502": "unsupported broker URL scheme",
 }

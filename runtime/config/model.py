@@ -96,6 +96,14 @@ class Autoscale:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Replicas:
+    """How many copies of a pool's worker a deployment runs (`air render`)."""
+
+    min: int
+    max: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Pool:
     name: str
     queues: tuple[str, ...]
@@ -106,6 +114,7 @@ class Pool:
     pool: str  # prefork | threads | solo
     autoscale: Autoscale | None
     task_events: bool
+    replicas: Replicas
     origin: Origin = field(compare=False, repr=False)
 
 
@@ -231,6 +240,7 @@ def _pool(name: str, data: dict[str, Any], origin: Origin) -> Pool:
     d = defaults.POOL
     queues = data.get("queues")
     autoscale = _mapping(data.get("autoscale"))
+    replicas = _mapping(data.get("replicas"))
     memory = data.get("max_memory_per_child")
     try:
         memory_kib = parse_size_kib(memory) if memory is not None else None
@@ -250,6 +260,10 @@ def _pool(name: str, data: dict[str, Any], origin: Origin) -> Pool:
         )
         if autoscale
         else None,
+        replicas=Replicas(
+            min=_value(replicas, "min", int, d["replicas"]["min"]),
+            max=_value(replicas, "max", int, d["replicas"]["max"]),
+        ),
         origin=origin,
     )
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from runtime.config import defaults, rules, schema
+from runtime.config import cron, defaults, rules, schema
 from runtime.config import pointer as ptr
 from runtime.config.diagnostics import Diagnostic, Report
 from runtime.config.errors import ConfigError, UsageError
@@ -42,7 +42,7 @@ def validate(config_dir: Path, env: Mapping[str, str] | None = None) -> Validati
         for kind, filename in KINDS.items()
         if kind not in OPTIONAL or (config_dir / filename).exists()
     }
-    return check_documents(docs)
+    return check_documents(docs, env)
 
 
 def validate_contents(
@@ -59,10 +59,10 @@ def validate_contents(
             docs[kind] = missing_document(display)
         else:
             docs[kind] = load_bytes(raw, display, env)
-    return check_documents(docs)
+    return check_documents(docs, env)
 
 
-def check_documents(docs: Mapping[str, Document]) -> Validation:
+def check_documents(docs: Mapping[str, Document], env: Mapping[str, str]) -> Validation:
     """Schema, model and rules over loaded documents (by kind: 'queues', 'schedules')."""
     report = Report()
     schema_errors: list[Diagnostic] = []
@@ -87,7 +87,8 @@ def check_documents(docs: Mapping[str, Document]) -> Validation:
         config = replace(config, workflows=build_workflows(workflows.path, workflows.data))
     if all(doc.data is not None for doc in docs.values()):
         by_file = {doc.path: doc for doc in docs.values()}
-        report.extend(d for d in rules.check(config, by_file) if not _shadowed(d, schema_errors))
+        found = rules.check(config, by_file, cron.now(env))
+        report.extend(d for d in found if not _shadowed(d, schema_errors))
     return Validation(report, config, docs)
 
 

@@ -276,10 +276,33 @@ def task_item(name: str, config: Config, plan: Plan, where: Locator) -> Item:
         ),
         (
             "rate_limit",
-            planned.rate_limit,
+            planned.rate_limit or planned.cluster_rate_limit,
             False,
             where.source(origins["rate_limit"]),
-            f"{note}.rate_limit",
+            f"air task base: one slot booked in Redis per start (air:rate:{name})"
+            if planned.cluster_rate_limit
+            else f"{note}.rate_limit",
+        ),
+        (
+            "rate_limit.scope",
+            task.rate_scope,
+            False,
+            where.source(origins["rate_limit"].at("scope")),
+            "cluster: every worker of every pool together; worker: each worker node",
+        ),
+        (
+            "unique.for",
+            planned.unique_for,
+            True,
+            where.source(task.origin.at("unique", "for")),
+            f"a claim at every send (air:unique:{name}:...), released when the task ends",
+        ),
+        (
+            "unique.key",
+            list(planned.unique_key) if planned.unique_for else None,
+            False,
+            where.source(task.origin.at("unique", "key")),
+            "the argument values that make two sends the same",
         ),
         (
             "acks_late",

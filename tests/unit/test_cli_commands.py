@@ -84,6 +84,7 @@ def test_show_prints_the_plan_as_yaml() -> None:
     document = yaml.safe_load(result.stdout)
     assert list(document["celery"]["task_routes"])[-1] == "*"
     assert set(document["workers"]) == set(POOLS)
+    assert document["workers"]["default"]["replicas"] == {"min": 1, "max": 1}
     notes = " ".join(document["notes"])
     assert "per worker node" in notes  # Celery's rate limits: the issue wants this said
     assert "--without-mingle --without-gossip" in notes

@@ -29,7 +29,10 @@ def test_a_task_shows_its_own_inherited_and_builtin_values() -> None:
     table = rows(out)
     assert table["rate_limit"][0] == "30/m"
     assert table["rate_limit"][1].startswith("config/queues.yaml:")
-    assert table["rate_limit"][2] == "task_annotations['auth.token_refresh'].rate_limit"
+    assert table["rate_limit"][2].startswith("air task base: one slot booked in Redis")
+    assert table["rate_limit.scope"][0] == "cluster"
+    assert table["unique.key"][0] == "[integration_id]"
+    assert table["unique.for"][0] == "5m"
     assert table["acks_late"][1].startswith("defaults.acks_late (config/queues.yaml:")
     assert table["retry.backoff"][1].startswith("defaults.retry.backoff (config/queues.yaml:")
     assert table["dead_letter"][:2] == ["true", "air default"]

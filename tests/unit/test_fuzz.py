@@ -357,6 +357,11 @@ POOL = st.fixed_dictionaries(
             )
         ),
         "max_memory_per_child": ANY,
+        "replicas": maybe(
+            st.fixed_dictionaries(
+                {}, optional={"min": maybe(st.integers(-1, 9)), "max": maybe(st.integers(-1, 9))}
+            )
+        ),
     },
 )
 QUEUES = st.fixed_dictionaries(

@@ -138,6 +138,18 @@ def test_pool_values_are_parsed() -> None:
     assert pool.autoscale is not None and (pool.autoscale.min, pool.autoscale.max) == (1, 4)
 
 
+def test_pool_replicas_default_to_one_and_parse() -> None:
+    pools = model("""\
+        version: 1
+        queues: {q: {priority: 5}}
+        pools:
+          fixed: {queues: [q]}
+          scaled: {queues: [q], replicas: {min: 0, max: 6}}
+    """).pools
+    assert (pools["fixed"].replicas.min, pools["fixed"].replicas.max) == (1, 1)
+    assert (pools["scaled"].replicas.min, pools["scaled"].replicas.max) == (0, 6)
+
+
 def test_schedules_inherit_the_file_time_zone() -> None:
     config = model(
         INHERIT,

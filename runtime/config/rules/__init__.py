@@ -5,14 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import datetime
 
 from runtime.config.diagnostics import Diagnostic
 from runtime.config.model import Config
 from runtime.config.rules.broker import broker_url
 from runtime.config.rules.context import Context, Rule
-from runtime.config.rules.limits import pool_limits, retry_delays, task_limits, unique_claims
+from runtime.config.rules.limits import (
+    pool_limits,
+    pool_replicas,
+    retry_delays,
+    task_limits,
+    unique_claims,
+)
 from runtime.config.rules.references import queue_consumers, queue_references, schedule_references
-from runtime.config.rules.schedules import schedule_timing, timezones
+from runtime.config.rules.schedules import daylight_saving, schedule_timing, timezones
 from runtime.config.rules.workflows import workflow_duration, workflow_tasks
 from runtime.config.source import Document
 
@@ -23,8 +30,10 @@ RULES: tuple[Rule, ...] = (
     retry_delays,
     pool_limits,
     unique_claims,
+    pool_replicas,
     schedule_references,
     schedule_timing,
+    daylight_saving,
     timezones,
     broker_url,
     workflow_tasks,
@@ -32,8 +41,10 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def check(config: Config, docs: Mapping[str, Document]) -> list[Diagnostic]:
-    ctx = Context(config, docs)
+def check(
+    config: Config, docs: Mapping[str, Document], now: datetime | None = None
+) -> list[Diagnostic]:
+    ctx = Context(config, docs) if now is None else Context(config, docs, now)
     return _merge_inherited([d for rule in RULES for d in rule(ctx)])
 
 

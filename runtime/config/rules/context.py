@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from runtime.config.diagnostics import Diagnostic, Severity
 from runtime.config.model import Config, Origin
@@ -17,6 +18,8 @@ LISTED = 12  # names listed in a hint before "... (N in all)"
 class Context:
     config: Config
     docs: Mapping[str, Document]
+    # The instant rules that look ahead (daylight-saving changes) count from: AIR_NOW if set.
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def diagnostic(
         self,

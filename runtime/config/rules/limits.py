@@ -89,6 +89,19 @@ def retry_delays(ctx: Context) -> Iterator[Diagnostic]:
             )
 
 
+def pool_replicas(ctx: Context) -> Iterator[Diagnostic]:
+    """Replica bounds are ordered (the schema already keeps each one in range)."""
+    for pool in ctx.config.pools.values():
+        if pool.replicas.min > pool.replicas.max:
+            yield ctx.error(
+                "AIR309",
+                f"replicas min {pool.replicas.min} of pool '{pool.name}' "
+                f"exceeds its max {pool.replicas.max}",
+                pool.origin.at("replicas", "min"),
+                hint="make min at most max",
+            )
+
+
 def pool_limits(ctx: Context) -> Iterator[Diagnostic]:
     """Time limits need prefork; autoscale bounds are ordered."""
     for pool in ctx.config.pools.values():

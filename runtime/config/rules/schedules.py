@@ -105,3 +105,54 @@ def timezones(ctx: Context) -> Iterator[Diagnostic]:
             ctx.config.schedules_origin.at("timezone"),
             hint=problem,
         )
+
+
+def daylight_saving(ctx: Context) -> Iterator[Diagnostic]:
+    """Warn when a cron schedule's fire times fall in an hour daylight saving skips or
+    repeats, naming the next such dates and what beat does then."""
+    for schedule in ctx.config.schedules.values():
+        if (
+            schedule.cron is None
+            or not schedule.enabled
+            or cron.timezone_problem(schedule.timezone)
+            or cron.expression_problem(schedule.cron)
+        ):
+            continue
+        try:
+            affected = cron.dst_fires(schedule.cron, schedule.timezone, ctx.now)
+        except ValueError:  # never fires: AIR404 says so
+            continue
+        if affected:
+            yield ctx.warning(
+                "AIR406",
+                _dst_message(schedule, affected),
+                schedule.origin.at("cron"),
+                hint="schedule it outside the hour the clocks change, or use timezone: UTC",
+            )
+
+
+def _dst_message(schedule: Schedule, affected: tuple[cron.DstFire, ...]) -> str:
+    parts, times = [], set()
+    for kind in ("skipped", "repeated"):
+        of_kind = [f for f in affected if f.kind == kind]
+        if not of_kind:
+            continue
+        day = of_kind[0].wall.date()
+        first = [f for f in of_kind if f.wall.date() == day]
+        times |= {f.wall.strftime("%H:%M") for f in first}
+        fired = first[0].fired
+        if kind == "skipped":
+            parts.append(
+                f"skips on {day} (air fires {'it' if len(first) == 1 else 'one run for them'} "
+                f"at {fired:%H:%M %Z} instead)"
+            )
+        else:
+            parts.append(
+                f"repeats on {day} (air fires {'it' if len(first) == 1 else 'each'} "
+                f"once, on the first pass, {fired:%Z})"
+            )
+    return (
+        f"schedule '{schedule.name}' fires at {', '.join(sorted(times))} "
+        f"{schedule.timezone}, {'a time' if len(times) == 1 else 'times'} daylight saving "
+        f"{' and '.join(parts)}"
+    )
