@@ -7,12 +7,13 @@ on Redis; the comments say which.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from runtime.compiler.plan import Plan, QueuePlan, RetryPlan, ScheduleEntry, TaskPlan, WorkerPlan
-from runtime.config.model import Config, Pool, Schedule, Task
+from runtime.config.model import Config, Pool, Queue, Schedule, Task
 from runtime.config.units import redis_priority
 from runtime.config.validate import InvalidConfig, Validation, validate
 
@@ -66,8 +67,7 @@ def compile_plan(config: Config) -> Plan:
         imports=config.imports,
         default_queue=config.default_queue,
         queues=tuple(
-            QueuePlan(name=q.name, priority=q.priority, broker_priority=redis_priority(q.priority))
-            for q in sorted(config.queues.values(), key=lambda q: -q.priority)
+            _queue(q) for q in sorted(config.queues.values(), key=lambda q: -q.priority)
         ),
         tasks=tasks,
         workers={p.name: _worker(p, queue_priority) for p in config.pools.values()},
@@ -76,6 +76,17 @@ def compile_plan(config: Config) -> Plan:
         beat_argv=("celery", "-A", APP, "beat", *_flags(BEAT_OPTIONS, _BEAT_FLAGS)),
         notes=NOTES,
         result_backend_class=_result_backend_class(config.broker.result_backend),
+    )
+
+
+def _queue(queue: Queue) -> QueuePlan:
+    slo = queue.slo
+    return QueuePlan(
+        name=queue.name,
+        priority=queue.priority,
+        broker_priority=redis_priority(queue.priority),
+        slo_max_wait=seconds(slo.max_wait) if slo else None,
+        slo_max_depth=slo.max_depth if slo else None,
     )
 
 
@@ -300,4 +311,4 @@ def load_plan(config_dir: Path, env: Mapping[str, str] | None = None) -> tuple[P
         raise InvalidConfig(result, usage=True)
     if not result.report.ok:
         raise InvalidConfig(result)
-    return compile_plan(result.config), result
+    return replace(compile_plan(result.config), config_checksum=result.checksum), result

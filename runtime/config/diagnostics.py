@@ -77,6 +77,7 @@ CODES: dict[str, str] = {
     "AIR305": "time limits are ignored by a threads or solo pool",
     "AIR306": "autoscale minimum exceeds maximum",
     "AIR308": "duration must be greater than zero",
+    "AIR309": "queue SLO max_wait is too short to measure",
     "AIR401": "invalid cron expression",
     "AIR402": "unknown time zone",
     "AIR403": "schedule can pile up runs",

@@ -13,6 +13,7 @@ from runtime.config.rules.context import Context, Rule
 from runtime.config.rules.limits import pool_limits, retry_delays, task_limits
 from runtime.config.rules.references import queue_consumers, queue_references, schedule_references
 from runtime.config.rules.schedules import schedule_timing, timezones
+from runtime.config.rules.slo import queue_slos
 from runtime.config.source import Document
 
 RULES: tuple[Rule, ...] = (
@@ -21,6 +22,7 @@ RULES: tuple[Rule, ...] = (
     task_limits,
     retry_delays,
     pool_limits,
+    queue_slos,
     schedule_references,
     schedule_timing,
     timezones,
