@@ -14,6 +14,7 @@ from runtime.compiler.plan import Plan
 from runtime.config.diagnostics import Report, Severity
 from runtime.config.errors import BrokerUnreachable, UsageError
 from runtime.config.reporters import render_text
+from runtime.config.rules.broker import redact as redact  # re-exported for the commands
 from runtime.config.validate import InvalidConfig
 
 if TYPE_CHECKING:
@@ -62,13 +63,6 @@ def ping_broker(url: str, timeout: float = 3.0) -> None:
         ) from None
     finally:
         client.close()
-
-
-def redact(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    return url.replace(f":{parts.password}@", ":***@") if parts.password else url
 
 
 def celery_app(plan: Plan) -> Celery:

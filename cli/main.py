@@ -32,6 +32,8 @@ COMMANDS = {
     "send": "cli.send:send",
     "up": "cli.up:up",
     "dead": "cli.dead:dead",
+    "health": "cli.health:health",
+    "status": "cli.status:status",
     "seed-demo": "cli.demo:seed_demo",
 }
 
