@@ -23,6 +23,9 @@ from runtime.config.rules.broker import redact
 
 REPLY_TIMEOUT = 1.0  # seconds the broadcast waits after the last reply (Celery's own default)
 CONNECT_TIMEOUT = 1.0  # seconds before an unreachable broker is reported
+# kombu's Redis transport blocks in BRPOP for polling_interval (default 1 s) at a time, which
+# rounds every reply wait up to whole seconds; a short interval lets `timeout` mean what it says.
+REPLY_POLLING = {"polling_interval": 0.1}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,7 +108,7 @@ def ask_workers(
             raise _Enough
 
     # A connection of its own, closed afterwards: a pooled one would go back mid-read.
-    with app.connection_for_write() as connection:
+    with app.connection_for_write(transport_options=REPLY_POLLING) as connection:
         try:
             app.control.broadcast(
                 COMMAND, reply=True, timeout=timeout, connection=connection, callback=collect
@@ -122,7 +125,7 @@ def _is_info(info: Any) -> bool:
 def probe(app: Any, pool: str, timeout: float = REPLY_TIMEOUT) -> bool:
     """True when this host's worker of `pool` answers a ping; returns at its first reply."""
     node = f"{pool}@{socket.gethostname()}"
-    with app.connection_for_write() as connection:
+    with app.connection_for_write(transport_options=REPLY_POLLING) as connection:
         replies = app.control.ping(
             destination=[node], timeout=timeout, limit=1, connection=connection
         )
