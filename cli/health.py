@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from typing import TYPE_CHECKING
 
 import click
@@ -61,7 +60,7 @@ def health(options: CliOptions, output_format: str, pool: str | None, timeout: f
     if pool is not None:
         name = pick(pool, plan.workers, "pool")
         ping_broker(str(plan.celery["broker_url"]), timeout=1.0)
-        node = f"{name}@{socket.gethostname()}"
+        node = observe.local_node(name)
         ok = observe.probe(app, name, timeout)
         found = [
             checks.Check(

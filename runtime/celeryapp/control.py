@@ -25,7 +25,6 @@ def air_info(state: Any, **_: Any) -> dict[str, Any]:
     consumer = state.consumer
     plan = getattr(state.app, "air_plan", None)
     pool = consumer.pool
-    info = pool.info if pool is not None else {}
     task_consumer = consumer.task_consumer
     active = worker_state.active_requests
     return {
@@ -33,12 +32,17 @@ def air_info(state: Any, **_: Any) -> dict[str, Any]:
         "pool": os.environ.get("AIR_POOL") or pool_of(state.hostname),
         "config_checksum": plan.config_checksum if plan is not None else "",
         "concurrency": int(consumer.controller.concurrency or 0),
-        "processes": len(info.get("processes", ()))
-        if "processes" in info
-        else (int(pool.num_processes) if pool is not None else 0),
+        "processes": _processes(pool),
         "queues": sorted(q.name for q in task_consumer.queues) if task_consumer else [],
         "active": len(active),
         "reserved": len(set(worker_state.reserved_requests) - set(active)),
         "processed": sum(worker_state.total_count.values()),
-        "pid": os.getpid(),
     }
+
+
+def _processes(pool: Any) -> int:
+    """Live pool processes: prefork lists their pids; other pools only know their size."""
+    if pool is None:
+        return 0
+    pids = pool.info.get("processes")
+    return len(pids) if pids is not None else int(pool.num_processes or 0)

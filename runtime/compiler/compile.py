@@ -66,9 +66,7 @@ def compile_plan(config: Config) -> Plan:
         celery=_celery_settings(config, tasks, default_priority, visibility),
         imports=config.imports,
         default_queue=config.default_queue,
-        queues=tuple(
-            _queue(q) for q in sorted(config.queues.values(), key=lambda q: -q.priority)
-        ),
+        queues=tuple(_queue(q) for q in sorted(config.queues.values(), key=lambda q: -q.priority)),
         tasks=tasks,
         workers={p.name: _worker(p, queue_priority) for p in config.pools.values()},
         beat={s.name: _schedule(s, tasks, visibility) for s in config.schedules.values()},

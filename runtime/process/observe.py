@@ -122,9 +122,14 @@ def _is_info(info: Any) -> bool:
     return isinstance(info, dict) and "pool" in info
 
 
+def local_node(pool: str) -> str:
+    """The node name `air run POOL` gives its worker on this host (the compiled POOL@%h)."""
+    return f"{pool}@{socket.gethostname()}"
+
+
 def probe(app: Any, pool: str, timeout: float = REPLY_TIMEOUT) -> bool:
     """True when this host's worker of `pool` answers a ping; returns at its first reply."""
-    node = f"{pool}@{socket.gethostname()}"
+    node = local_node(pool)
     with app.connection_for_write(transport_options=REPLY_POLLING) as connection:
         replies = app.control.ping(
             destination=[node], timeout=timeout, limit=1, connection=connection
