@@ -125,3 +125,21 @@ def test_next_fire(plan: Plan) -> None:
     last = datetime(2027, 1, 15, 11, 30, tzinfo=UTC)
     assert next_fire(hourly, last, now) == datetime(2027, 1, 15, 12, 30, tzinfo=UTC)
     assert next_fire(nightly, last, now) == datetime(2027, 1, 16, 3, 0, tzinfo=UTC)
+
+
+def test_health_of_an_unknown_pool_is_a_usage_error_before_any_broker_traffic() -> None:
+    from click.testing import CliRunner
+
+    from cli.main import main
+    from tests.conftest import REPO
+
+    # A broker address nothing answers on: the pool name is checked first, so it never matters.
+    env = {"AIR_CONFIG_DIR": None, "AIR_BROKER_URL": "redis://127.0.0.1:9/0", "NO_COLOR": "1"}
+    with CliRunner(env=env).isolation() as (out, err, _):
+        code = main(["--config", str(REPO / "config"), "health", "--pool", "defualt"])
+    assert code == 2 and out.getvalue() == b""
+    assert err.getvalue().decode().splitlines() == [
+        "error: unknown pool 'defualt'",
+        "  hint: did you mean 'default'? pools: ai-tasks, data-pipeline, default, high-priority, "
+        "low-priority",
+    ]
