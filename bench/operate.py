@@ -111,8 +111,8 @@ NOTES = [
     "`air health` stops waiting as soon as every declared pool has answered the `air_info` "
     "broadcast. `air status` waits 1 s after the last reply (Celery's reply timeout), so it "
     "also sees workers nobody declared: that second is most of its time beyond health's.",
-    "Beyond the baseline, both pay for importing Celery, kombu and redis-py (about 0.3 s on a "
-    "quiet machine) and one broadcast round trip.",
+    "Beyond the baseline, both pay for importing Celery, kombu and redis-py and one broadcast "
+    "round trip.",
     "The baseline `air pools` loads, validates and compiles the same config and prints it; "
     "on a loaded machine every process slows alike, so read the ratios.",
 ]
