@@ -2,6 +2,7 @@
 
 OK = 0  # success; warnings never change the exit code
 CONFIG_ERROR = 1  # the config has errors (YAML syntax included), or a task failed
+UNHEALTHY = 1  # `air health`: a check failed (each failing check is printed)
 USAGE_ERROR = 2  # bad command line, or a file that cannot be read at all (click uses 2 too)
 BROKER_UNREACHABLE = 3  # the Redis broker does not answer
 DATABASE_UNREACHABLE = 6  # the task store's database does not answer (`air db`)

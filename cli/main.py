@@ -35,6 +35,8 @@ COMMANDS = {
     "db": "cli.db:db",
     "render": "cli.render:render",
     "graph": "cli.graph:graph",
+    "health": "cli.health:health",
+    "status": "cli.status:status",
     "seed-demo": "cli.demo:seed_demo",
     "plan": "cli.plan:plan",
     "explain": "cli.explain:explain",

@@ -10,7 +10,7 @@ from typing import Any
 from celery import Celery, uuid
 from kombu.entity import Queue
 
-from runtime.celeryapp import guards, hooks, stamp
+from runtime.celeryapp import control, guards, hooks, stamp  # noqa: F401 - control registers air_info
 from runtime.compiler.compile import load_plan
 from runtime.compiler.plan import Plan
 from runtime.config import defaults

@@ -7,6 +7,7 @@ on Redis; the comments say which.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from runtime.compiler.plan import (
     WorkerPlan,
     WorkflowPlan,
 )
-from runtime.config.model import Config, Pool, Schedule, Task
+from runtime.config.model import Config, Pool, Queue, Schedule, Task
 from runtime.config.units import redis_priority
 from runtime.config.validate import InvalidConfig, Validation, validate
 from runtime.config.workflows import ParallelStep, Step, Workflow
@@ -77,10 +78,7 @@ def compile_plan(config: Config) -> Plan:
         celery=_celery_settings(config, tasks, default_priority, visibility),
         imports=config.imports,
         default_queue=config.default_queue,
-        queues=tuple(
-            QueuePlan(name=q.name, priority=q.priority, broker_priority=redis_priority(q.priority))
-            for q in sorted(config.queues.values(), key=lambda q: -q.priority)
-        ),
+        queues=tuple(_queue(q) for q in sorted(config.queues.values(), key=lambda q: -q.priority)),
         tasks=tasks,
         workers={p.name: _worker(p, queue_priority) for p in config.pools.values()},
         beat={s.name: _schedule(s, tasks, visibility) for s in config.schedules.values()},
@@ -109,6 +107,17 @@ def _step(step: Step) -> dict[str, Any]:
         "kwargs": dict(step.kwargs),
         "input": step.takes_input,
     }
+
+
+def _queue(queue: Queue) -> QueuePlan:
+    slo = queue.slo
+    return QueuePlan(
+        name=queue.name,
+        priority=queue.priority,
+        broker_priority=redis_priority(queue.priority),
+        slo_max_wait=seconds(slo.max_wait) if slo else None,
+        slo_max_depth=slo.max_depth if slo else None,
+    )
 
 
 def _task(task: Task, queue_priority: dict[str, int]) -> TaskPlan:
@@ -340,4 +349,4 @@ def load_plan(config_dir: Path, env: Mapping[str, str] | None = None) -> tuple[P
         raise InvalidConfig(result, usage=True)
     if not result.report.ok:
         raise InvalidConfig(result)
-    return compile_plan(result.config), result
+    return replace(compile_plan(result.config), config_checksum=result.checksum), result

@@ -40,6 +40,8 @@ class QueuePlan:
     name: str
     priority: int  # air scale
     broker_priority: int  # what goes on the wire (Redis: 0 is the most urgent)
+    slo_max_wait: float | None = None  # seconds a message may wait (queues.NAME.slo.max_wait)
+    slo_max_depth: int | None = None  # messages that may wait (queues.NAME.slo.max_depth)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -104,6 +106,9 @@ class Plan:
     workflows: dict[str, WorkflowPlan] = field(default_factory=dict)
     # Celery's app.backend_cls: set when air's own result backend class serves the URL.
     result_backend_class: str | None = None
+    # sha256 of the two YAML files this plan was compiled from (Validation.checksum); workers
+    # advertise it, so `air status` finds one started from another config.
+    config_checksum: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         plain: dict[str, Any] = _plain(asdict(self))

@@ -86,7 +86,16 @@ class Queue:
     name: str
     priority: int
     description: str
+    slo: Slo | None = None
     origin: Origin = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Slo:
+    """A queue's service level objective; either bound may be absent."""
+
+    max_wait: timedelta | None = None
+    max_depth: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -232,7 +241,17 @@ def _queue(name: str, data: dict[str, Any], origin: Origin) -> Queue:
         name=name,
         priority=_value(data, "priority", int, 5),
         description=_value(data, "description", str, ""),
+        slo=_slo(data["slo"]) if isinstance(data.get("slo"), dict) else None,
         origin=origin,
+    )
+
+
+def _slo(data: dict[str, Any]) -> Slo:
+    depth = _value(data, "max_depth", int, None)
+    return Slo(
+        max_wait=_duration(data, "max_wait", {}),
+        # A depth the schema rejects (below 1) is left out, like any rejected value.
+        max_depth=depth if depth is not None and depth >= 1 else None,
     )
 
 

@@ -8,6 +8,7 @@ expansion is bounded, and `${VAR}` / `${VAR:-default}` are expanded from the env
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections.abc import Iterator, Mapping
@@ -70,6 +71,7 @@ class Document:
     templates: dict[str, str] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     readable: bool = True
+    sha256: str = ""  # of the file's bytes as read, before ${VAR} expansion
 
     def mark(self, pointer: str, *, key: bool = False) -> Mark:
         """The position for a pointer: its key or value, else that of its nearest ancestor."""
@@ -126,7 +128,9 @@ def load_file(
             "does not exist" if isinstance(exc, FileNotFoundError) else (exc.strerror or str(exc))
         )
         return missing_document(display, reason)
-    return load_bytes(raw, display, env)
+    doc = load_bytes(raw, display, env)
+    doc.sha256 = hashlib.sha256(raw).hexdigest()
+    return doc
 
 
 def missing_document(display: str, reason: str = "does not exist") -> Document:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -28,6 +29,16 @@ class Validation:
     report: Report
     config: Config
     docs: Mapping[str, Document]  # by kind: 'queues', 'schedules', 'workflows' if present
+
+    @property
+    def checksum(self) -> str:
+        """sha256 over both files' bytes, before ${VAR} expansion: hosts whose environments
+        differ (secrets, per-host addresses) but whose files are equal run the same config, and
+        no secret is hashed into a value the workers advertise."""
+        digest = hashlib.sha256()
+        for kind in sorted(self.docs):
+            digest.update(f"{kind}\0{self.docs[kind].sha256}\0".encode())
+        return digest.hexdigest()
 
     @property
     def unreadable(self) -> bool:

@@ -1,5 +1,5 @@
-"""Processes on this host: the supervisor behind `air up`, the embedded Redis, and (next)
-health, status and metrics.
+"""Processes on this host and the platform seen from it: the supervisor behind `air up`, the
+embedded Redis, who is running (observe), health and status.
 
 May import: any runtime layer; never click or SQLAlchemy.
 """

@@ -20,6 +20,7 @@ from runtime.config.rules.limits import (
 )
 from runtime.config.rules.references import queue_consumers, queue_references, schedule_references
 from runtime.config.rules.schedules import daylight_saving, schedule_timing, timezones
+from runtime.config.rules.slo import queue_slos
 from runtime.config.rules.workflows import workflow_duration, workflow_tasks
 from runtime.config.source import Document
 
@@ -31,6 +32,7 @@ RULES: tuple[Rule, ...] = (
     pool_limits,
     unique_claims,
     pool_replicas,
+    queue_slos,
     schedule_references,
     schedule_timing,
     daylight_saving,

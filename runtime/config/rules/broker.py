@@ -30,7 +30,7 @@ def broker_url(ctx: Context) -> Iterator[Diagnostic]:
         if scheme not in BROKER_SCHEMES:
             yield ctx.error(
                 "AIR502",
-                f"broker.{key} '{_redact(url)}' uses scheme '{scheme}'; air runs on Redis",
+                f"broker.{key} '{redact(url)}' uses scheme '{scheme}'; air runs on Redis",
                 origin,
                 hint="use redis://host:port/db, rediss:// for TLS, or redis+socket:///path",
             )
@@ -50,7 +50,8 @@ def broker_url(ctx: Context) -> Iterator[Diagnostic]:
             )
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
+    """The URL with its password, if any, shown as ***."""
     parts = urlsplit(url)
     if parts.password:
         return url.replace(f":{parts.password}@", ":***@")

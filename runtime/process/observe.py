@@ -1,0 +1,194 @@
+"""Who is running: one bounded broadcast to every worker, the queue depths and beat's state,
+read together into a Snapshot that `air health` and `air status` (and later the monitor and the
+exporter) evaluate."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import redis
+
+from runtime.broker.queues import QueueDepth, read_queues
+from runtime.broker.redis_values import text
+from runtime.celeryapp.beat import LAST_RUN, LOCK
+from runtime.celeryapp.control import COMMAND, pool_of
+from runtime.compiler.plan import Plan
+from runtime.config.errors import BrokerUnreachable
+from runtime.config.rules.broker import redact
+
+REPLY_TIMEOUT = 1.0  # seconds the broadcast waits after the last reply (Celery's own default)
+CONNECT_TIMEOUT = 1.0  # seconds before an unreachable broker is reported
+# kombu's Redis transport blocks in BRPOP for polling_interval (default 1 s) at a time, which
+# rounds every reply wait up to whole seconds; a short interval lets `timeout` mean what it says.
+REPLY_POLLING = {"polling_interval": 0.1}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Worker:
+    """One worker node as it answered air_info (runtime/celeryapp/control.py)."""
+
+    node: str  # POOL@HOST
+    pool: str
+    config_checksum: str
+    concurrency: int
+    processes: int
+    queues: tuple[str, ...]
+    active: int
+    reserved: int
+    processed: int
+
+    @property
+    def host(self) -> str:
+        return self.node.partition("@")[2] or self.node
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Beat:
+    owner: str | None  # "host:pid" of the beat holding the broker's beat lock, if any
+    last_run: dict[str, datetime] = field(default_factory=dict)  # schedule -> last send
+
+    @property
+    def alive(self) -> bool:
+        return self.owner is not None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Snapshot:
+    taken_at: float  # epoch seconds
+    workers: tuple[Worker, ...]
+    queues: tuple[QueueDepth, ...]
+    beat: Beat
+
+    def workers_of(self, pool: str) -> list[Worker]:
+        return [w for w in self.workers if w.pool == pool]
+
+    def queue(self, name: str) -> QueueDepth:
+        return next(q for q in self.queues if q.name == name)
+
+
+def snapshot(
+    app: Any,
+    plan: Plan,
+    timeout: float = REPLY_TIMEOUT,
+    enough: Callable[[list[Worker]], bool] | None = None,
+) -> Snapshot:
+    """Everything health and status read, in about `timeout` seconds (sooner once `enough` of
+    the workers answered); BrokerUnreachable when Redis does not answer."""
+    url = str(plan.celery["broker_url"])
+    with _reach(url) as client:
+        queues = read_queues(client, [q.name for q in plan.queues])
+        beat = read_beat(client)
+    return Snapshot(
+        taken_at=time.time(),
+        workers=tuple(sorted(ask_workers(app, timeout, enough), key=lambda w: w.node)),
+        queues=tuple(queues),
+        beat=beat,
+    )
+
+
+class _Enough(Exception):
+    """Raised from the reply callback to stop waiting once the caller has what it needs."""
+
+
+def ask_workers(
+    app: Any, timeout: float = REPLY_TIMEOUT, enough: Callable[[list[Worker]], bool] | None = None
+) -> list[Worker]:
+    """Every worker that answers air_info within `timeout` of the last reply; with `enough`,
+    only until enough(workers so far) holds (Celery can stop early only at a reply count)."""
+    found: list[Worker] = []
+
+    def collect(reply: dict[str, Any]) -> None:
+        found.extend(_worker(node, info) for node, info in reply.items() if _is_info(info))
+        if enough is not None and enough(found):
+            raise _Enough
+
+    # A connection of its own, closed afterwards: a pooled one would go back mid-read.
+    with app.connection_for_write(transport_options=REPLY_POLLING) as connection:
+        try:
+            app.control.broadcast(
+                COMMAND, reply=True, timeout=timeout, connection=connection, callback=collect
+            )
+        except _Enough:
+            pass
+    return found
+
+
+def _is_info(info: Any) -> bool:
+    return isinstance(info, dict) and "pool" in info
+
+
+def local_node(pool: str) -> str:
+    """The node name `air run POOL` gives its worker on this host (the compiled POOL@%h)."""
+    return f"{pool}@{socket.gethostname()}"
+
+
+def probe(app: Any, pool: str, timeout: float = REPLY_TIMEOUT) -> bool:
+    """True when this host's worker of `pool` answers a ping; returns at its first reply."""
+    node = local_node(pool)
+    with app.connection_for_write(transport_options=REPLY_POLLING) as connection:
+        replies = app.control.ping(
+            destination=[node], timeout=timeout, limit=1, connection=connection
+        )
+    return any(node in reply for reply in replies or ())
+
+
+def read_beat(client: Any) -> Beat:
+    """Beat's liveness from its broker lock (runtime/celeryapp/beat.py renews it every tick and
+    it expires LOCK_TTL after the last), and its last send of each schedule."""
+    owner, last_run = client.pipeline(transaction=False).get(LOCK).hgetall(LAST_RUN).execute()
+    return Beat(
+        owner=text(owner) if owner else None,
+        last_run={text(k): datetime.fromisoformat(text(v)) for k, v in last_run.items()},
+    )
+
+
+class _reach:
+    """A short-timeout Redis client that has answered PING, closed on exit."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.client = redis.Redis.from_url(
+            _redis_py_url(url),
+            socket_timeout=CONNECT_TIMEOUT,
+            socket_connect_timeout=CONNECT_TIMEOUT,
+        )
+
+    def __enter__(self) -> Any:
+        try:
+            self.client.ping()
+        except (redis.RedisError, OSError) as exc:
+            self.client.close()
+            raise BrokerUnreachable(
+                f"the broker at {redact(self.url)} does not answer: {exc}",
+                hint="start Redis (or `air up`, which starts one), or fix broker.url",
+            ) from None
+        return self.client
+
+    def __exit__(self, *_: object) -> None:
+        self.client.close()
+
+
+def _redis_py_url(url: str) -> str:
+    """kombu spells a Unix socket redis+socket:///path; redis-py spells it unix:///path."""
+    if url.startswith("redis+socket://"):
+        return "unix://" + url.removeprefix("redis+socket://")
+    return url
+
+
+def _worker(node: str, info: dict[str, Any]) -> Worker:
+    return Worker(
+        node=node,
+        pool=str(info.get("pool") or pool_of(node)),
+        config_checksum=str(info.get("config_checksum") or ""),
+        concurrency=int(info.get("concurrency") or 0),
+        processes=int(info.get("processes") or 0),
+        queues=tuple(info.get("queues") or ()),
+        active=int(info.get("active") or 0),
+        reserved=int(info.get("reserved") or 0),
+        processed=int(info.get("processed") or 0),
+    )
