@@ -60,7 +60,10 @@ class AirTask(Task):  # type: ignore[misc]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         policy = self.policy
-        if policy is not None and not self.request.called_directly:
+        request = self.request
+        # An eager apply() runs in this process, not from the broker: like Celery's own rate
+        # limits, the broker-side guards do not apply to it.
+        if policy is not None and not request.called_directly and not request.is_eager:
             guards.before_start(self, policy)
         try:
             return super().__call__(*args, **kwargs)

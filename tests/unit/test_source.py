@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -114,25 +113,22 @@ def laughs(levels: int, width: int = 10) -> str:
     return "\n".join(lines) + "\n"
 
 
+@pytest.mark.timeout(20)  # expanded, it would not end: the loader must stop it, not time
 def test_billion_laughs_is_stopped_quickly() -> None:
-    started = time.perf_counter()
     doc = load(laughs(9))  # 10**9 strings if expanded
-    elapsed = time.perf_counter() - started
-    assert elapsed < 1.0
     assert [d.code for d in doc.diagnostics] == ["AIR004"]
     assert str(MAX_ALIAS_NODES) in doc.diagnostics[0].message
     assert doc.data is None
 
 
+@pytest.mark.timeout(20)  # 2**29 merges if expanded
 def test_merge_key_bomb_is_stopped_quickly() -> None:
     lines = ["m0: &m0 {x: 1, y: 2}"]
     for i in range(1, 30):
         lines.append(f"m{i}: &m{i}")
         lines += [f"  k{j}: *m{i - 1}" for j in range(10)]
         lines.append(f"  <<: [*m{i - 1}, *m{i - 1}]")
-    started = time.perf_counter()
     doc = load("\n".join(lines) + "\n")
-    assert time.perf_counter() - started < 1.0
     assert [d.code for d in doc.diagnostics] == ["AIR004"]
 
 
