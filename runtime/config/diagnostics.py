@@ -82,6 +82,8 @@ CODES: dict[str, str] = {
     "AIR403": "schedule can pile up runs",
     "AIR404": "cron expression never fires",
     "AIR405": "schedule period is shorter than a second",
+    "AIR406": "jitter not shorter than the schedule's period",
+    "AIR407": "catch-up window spans too many fires",
     "AIR501": "plaintext password in a broker URL",
     "AIR502": "unsupported broker URL scheme",
 }

@@ -10,6 +10,7 @@ from runtime.config.diagnostics import Diagnostic
 from runtime.config.model import Config
 from runtime.config.rules.broker import broker_url
 from runtime.config.rules.context import Context, Rule
+from runtime.config.rules.fires import fire_timing
 from runtime.config.rules.limits import pool_limits, retry_delays, task_limits
 from runtime.config.rules.references import queue_consumers, queue_references, schedule_references
 from runtime.config.rules.schedules import schedule_timing, timezones
@@ -24,6 +25,7 @@ RULES: tuple[Rule, ...] = (
     schedule_references,
     schedule_timing,
     timezones,
+    fire_timing,
     broker_url,
 )
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from runtime.config.diagnostics import Diagnostic
+from runtime.config.redact import redact
 from runtime.config.rules.context import Context, has
 
 BROKER_SCHEMES = ("redis", "rediss", "redis+socket")
@@ -22,7 +23,7 @@ def broker_url(ctx: Context) -> Iterator[Diagnostic]:
         except ValueError as exc:  # e.g. an unclosed '[' of an IPv6 host
             yield ctx.error(
                 "AIR502",
-                f"broker.{key} is not a valid URL: {exc}",
+                f"broker.{key} '{redact(url)}' is not a valid URL: {redact(str(exc))}",
                 origin,
                 hint="use redis://host:port/db, rediss:// for TLS, or redis+socket:///path",
             )
@@ -30,7 +31,7 @@ def broker_url(ctx: Context) -> Iterator[Diagnostic]:
         if scheme not in BROKER_SCHEMES:
             yield ctx.error(
                 "AIR502",
-                f"broker.{key} '{_redact(url)}' uses scheme '{scheme}'; air runs on Redis",
+                f"broker.{key} '{redact(url)}' uses scheme '{scheme}'; air runs on Redis",
                 origin,
                 hint="use redis://host:port/db, rediss:// for TLS, or redis+socket:///path",
             )
@@ -49,9 +50,3 @@ def broker_url(ctx: Context) -> Iterator[Diagnostic]:
                 hint="read it from the environment: redis://:${REDIS_PASSWORD}@host:6379/0",
             )
 
-
-def _redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@")
-    return url
