@@ -13,6 +13,7 @@ from runtime.compiler.compile import load_plan
 from runtime.compiler.plan import Plan
 from runtime.config.diagnostics import Report, Severity
 from runtime.config.errors import BrokerUnreachable, UsageError
+from runtime.config.redact import redact
 from runtime.config.reporters import render_text
 from runtime.config.validate import InvalidConfig
 
@@ -57,18 +58,11 @@ def ping_broker(url: str, timeout: float = 3.0) -> None:
         client.ping()
     except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
         raise BrokerUnreachable(
-            f"the broker at {redact(url)} does not answer: {exc}",
+            f"the broker at {redact(url)} does not answer: {redact(str(exc))}",
             hint="start Redis, or run `air up`, which starts one",
         ) from None
     finally:
         client.close()
-
-
-def redact(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    return url.replace(f":{parts.password}@", ":***@") if parts.password else url
 
 
 def celery_app(plan: Plan) -> Celery:

@@ -12,6 +12,7 @@ from cli.common import echo_table, pick, plan_or_fail
 from cli.options import CliOptions, config_option, pass_options
 from runtime.compiler.plan import ScheduleEntry
 from runtime.config import cron
+from runtime.config.redact import redact, redact_data
 from runtime.config.units import format_duration
 
 SHOW_EPILOG = """\b
@@ -35,7 +36,7 @@ Examples:
 def show(options: CliOptions, output_format: str) -> None:
     """Print the compiled plan: Celery settings, worker commands, beat entries, notes."""
     plan = plan_or_fail(options)
-    document = plan.to_dict()
+    document = redact_data(plan.to_dict())
     if output_format == "json":
         click.echo(json.dumps(document, indent=2))
         return
@@ -72,7 +73,7 @@ def pools(options: CliOptions) -> None:
     echo_table(rows, ["POOL", "QUEUES", "CONCURRENCY", "TASKS/CHILD", "TYPE"])
     click.echo("\nworker commands (what `air run POOL` executes):")
     for worker in plan.workers.values():
-        click.echo(f"  {worker.pool}: {shlex.join(worker.argv)}")
+        click.echo(f"  {worker.pool}: {redact(shlex.join(worker.argv))}")
 
 
 def _flag(argv: tuple[str, ...], flag: str) -> str | None:

@@ -8,6 +8,7 @@ import click
 
 from cli.common import celery_app, pick, plan_or_fail
 from cli.options import CliOptions, config_option, pass_options
+from runtime.config.redact import redact
 
 RUN_EPILOG = """\b
 Examples:
@@ -69,7 +70,7 @@ def _print_command(options: CliOptions, argv: tuple[str, ...]) -> None:
     import shlex
 
     config_dir = shlex.quote(str(options.config_dir.resolve()))
-    click.echo(f"AIR_CONFIG_DIR={config_dir} {shlex.join(argv)}")
+    click.echo(redact(f"AIR_CONFIG_DIR={config_dir} {shlex.join(argv)}"))
 
 
 def _export(options: CliOptions, pool: str) -> None:
