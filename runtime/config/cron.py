@@ -9,6 +9,7 @@ twice (fall back) fires once. Jobs with `*` in the hour field follow real elapse
 from __future__ import annotations
 
 import difflib
+import hashlib
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -135,3 +136,30 @@ def shortest_gap(
     # makes the two 02:00s of a fall-back night look 0 s apart.
     gaps = [b.astimezone(UTC) - a.astimezone(UTC) for a, b in zip(fires, fires[1:], strict=False)]
     return min(gaps) if gaps else timedelta(days=365)
+
+
+def next_fire(
+    expression: str | None, every: float | None, timezone: str, after: datetime
+) -> datetime:
+    """The first fire of a cron or `every` schedule strictly after `after`.
+
+    `every` fires fall on whole multiples of the interval since the Unix epoch, so every beat,
+    whenever it started, computes the same fire times. Raises ValueError when it never fires.
+    """
+    if every is not None:
+        step = int(every * 1000)
+        ms = int(after.timestamp() * 1000)
+        return datetime.fromtimestamp((ms // step + 1) * step / 1000, UTC).astimezone(
+            zone(timezone)
+        )
+    assert expression is not None
+    return next_fires(expression, timezone, after, 1)[0]
+
+
+def jitter_delay(name: str, fire: datetime, jitter: float) -> float:
+    """Seconds to delay one fire: spread over [0, jitter) by a hash of the schedule and fire
+    time, so every beat (and `air schedule`) agrees on it without talking to the others."""
+    if jitter <= 0:
+        return 0.0
+    digest = hashlib.sha256(f"{name}@{int(fire.timestamp() * 1000)}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 * jitter
