@@ -118,27 +118,25 @@ def schedule(options: CliOptions, name: str | None, count: int) -> None:
 
 def _when(entry: ScheduleEntry) -> str:
     state = "" if entry.enabled else " (disabled)"
+    if entry.jitter:
+        state = f" + up to {format_duration(timedelta(seconds=entry.jitter))} jitter{state}"
     if entry.every is not None:
-        return f"every {format_duration(timedelta(seconds=entry.every))} from the last send{state}"
+        return f"every {format_duration(timedelta(seconds=entry.every))}{state}"
     return f"cron '{entry.cron}' {entry.timezone}{state}"
 
 
 def _fires(entry: ScheduleEntry, now: datetime, count: int) -> list[str]:
+    """The times beat sends the next fires: fire time plus its jitter, in the entry's zone."""
     if not entry.enabled:
         return ["never (disabled)"]
-    if entry.every is not None:
-        # Beat measures an interval from the last send; these are the times of a beat started now.
-        step, zone = timedelta(seconds=entry.every), cron.zone(entry.timezone)
-        fires: list[str] = []
-        for i in range(1, count + 1):
-            try:
-                fires.append((now + step * i).astimezone(zone).isoformat(timespec="seconds"))
-            except OverflowError:  # a long interval times a large --next
-                fires.append("(no later times: past the year 9999)")
-                break
-        return fires
-    assert entry.cron is not None
-    return [
-        f.isoformat(timespec="seconds")
-        for f in cron.next_fires(entry.cron, entry.timezone, now, count)
-    ]
+    fires: list[str] = []
+    fire = now
+    for _ in range(count):
+        try:
+            fire = cron.next_fire(entry.cron, entry.every, entry.timezone, fire)
+            delay = timedelta(seconds=cron.jitter_delay(entry.name, fire, entry.jitter))
+            fires.append((fire + delay).isoformat(timespec="seconds"))
+        except (OverflowError, ValueError, OSError):  # a long interval times a large --next
+            fires.append("(no later times: past the year 9999)")
+            break
+    return fires
