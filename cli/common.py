@@ -65,6 +65,21 @@ def ping_broker(url: str, timeout: float = 3.0) -> None:
         client.close()
 
 
+def wait_for_broker(url: str, timeout: float) -> None:
+    """Like ping_broker, but retry for `timeout` seconds first (a broker still starting)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            ping_broker(url, timeout=min(3.0, timeout))
+            return
+        except BrokerUnreachable:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.5)
+
+
 def celery_app(plan: Plan) -> Celery:
     from runtime.celeryapp.app import create_app
 

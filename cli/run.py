@@ -6,7 +6,7 @@ import os
 
 import click
 
-from cli.common import celery_app, pick, plan_or_fail
+from cli.common import celery_app, pick, plan_or_fail, wait_for_broker
 from cli.options import CliOptions, config_option, pass_options
 from runtime.config.redact import redact
 
@@ -42,10 +42,14 @@ def run(options: CliOptions, pool: str, dry_run: bool, loglevel: str | None) -> 
     raise click.exceptions.Exit(run_worker(celery_app(plan), worker, loglevel))
 
 
+BEAT_START_WAIT = 5.0  # seconds `air beat` waits for the broker at start before exiting 3
+
 BEAT_EPILOG = """\b
 Examples:
   air beat                         send scheduled tasks on time
   air beat --dry-run               print the equivalent celery command instead
+
+Any number of beats may run, on any hosts: each fire is sent exactly once.
 """
 
 
@@ -62,6 +66,8 @@ def beat(options: CliOptions, dry_run: bool, loglevel: str | None) -> None:
         return
     from runtime.celeryapp.launch import run_beat
 
+    # Unreachable at start is a setup problem (exit 3); once running, beat rides out outages.
+    wait_for_broker(plan.celery["broker_url"], timeout=BEAT_START_WAIT)
     _export(options, "beat")
     raise click.exceptions.Exit(run_beat(celery_app(plan), plan.beat_options, loglevel))
 

@@ -37,6 +37,7 @@ HEARTBEAT_EVERY = 2.0
 MAX_BACKOFF = 5.0
 STEPS_PER_TICK = 1000  # fires one schedule may send in one pass; the rest follow next pass
 MAX_MISSED_WALK = 100_000  # fires counted as missed in one step
+FIRE_HEADER = "air_fire"  # message header: ISO time of the fire the message was sent for
 
 
 def _ms(moment: datetime) -> int:
@@ -127,8 +128,11 @@ class RedisScheduler(Scheduler):  # type: ignore[misc]
         if planned.overlap == "skip" and self._still_running(planned):
             return replace(base, outcome="overlap")
         task_id = str(uuid.uuid4())
+        # The fire time travels in the message, so a task (or an audit) can tell which fire
+        # it serves, and duplicates would be visible.
+        options = {**_options(planned), "headers": {FIRE_HEADER: fire.isoformat()}}
         commands = publish_commands(
-            self.app, planned.task, planned.args, planned.kwargs, task_id, _options(planned)
+            self.app, planned.task, planned.args, planned.kwargs, task_id, options
         )
         return replace(
             base,
