@@ -36,6 +36,15 @@ def broker_url(ctx: Context) -> Iterator[Diagnostic]:
                 hint="use redis://host:port/db, rediss:// for TLS, or redis+socket:///path",
             )
             continue
+        problem = _address_problem(url, scheme)
+        if problem:
+            yield ctx.error(
+                "AIR503",
+                f"broker.{key} '{redact(url)}': {problem}",
+                origin,
+                hint="a port is 1..65535 and a database a number: redis://host:6379/0",
+            )
+            continue
         doc = ctx.docs[origin.file]
         template = doc.templates.get(origin.pointer, url) if has(ctx, origin) else ""
         try:
@@ -50,3 +59,20 @@ def broker_url(ctx: Context) -> Iterator[Diagnostic]:
                 hint="read it from the environment: redis://:${REDIS_PASSWORD}@host:6379/0",
             )
 
+
+
+def _address_problem(url: str, scheme: str) -> str | None:
+    """What redis-py would fail on when connecting: the port and the database number."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return "the port is not a number from 1 to 65535"
+    if port == 0:
+        return "the port is not a number from 1 to 65535"
+    if scheme == "redis+socket":
+        return None
+    database = parts.path.lstrip("/")
+    if database and not (database.isascii() and database.isdigit() and int(database) < 2**31):
+        return f"the database '{database}' is not a number"
+    return None
