@@ -11,9 +11,10 @@ import time
 import pytest
 
 from runtime.broker.beats import live_beats
+from runtime.broker.fires import Fires
 from runtime.process.embedded import free_port
 from tests.e2e.beat_helpers import figures, queued_fires, schedules, sent
-from tests.e2e.conftest import Platform, queues_config
+from tests.e2e.conftest import Platform, events, queues_config
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
@@ -70,3 +71,51 @@ def test_beat_with_no_broker_at_start_exits_3_with_one_line(platform: Platform) 
     assert len(errors) == 1 and "does not answer" in errors[0], result.stderr
     assert "Traceback" not in result.stderr
     assert time.monotonic() - started < 20
+
+
+def test_after_every_beat_was_down_recent_fires_are_sent_and_old_ones_counted(
+    platform: Platform, redis_client
+) -> None:
+    platform.write(queues_config(platform.redis_url), schedules(tick={**TICK, "catch_up": "2s"}))
+    first = platform.air("beat", log_name="first")
+    wait_until(lambda: sent(redis_client, "tick") >= 2, 30, message="two fires")
+    os.killpg(first.pid, signal.SIGKILL)
+    down = time.monotonic()
+    wait_until(lambda: time.monotonic() - down > 6, 10, interval=0.2, message="six seconds down")
+
+    platform.air("beat", log_name="second")
+    wait_until(lambda: Fires(redis_client).stats()["tick"]["missed"] > 0, 30, message="a skip")
+    before = sent(redis_client, "tick")
+    wait_until(lambda: sent(redis_client, "tick") >= before + 2, 30, message="regular fires")
+
+    fires = queued_fires(redis_client, "default")
+    stats = Fires(redis_client).stats()["tick"]
+    numbers = figures(fires, 1.0)
+    # every fire between the first and the last is either sent once or counted as missed
+    assert numbers["duplicated"] == 0
+    assert numbers["lost"] == stats["missed"] >= 3, (numbers, stats)
+    assert stats["sent"] == len(fires)
+
+
+def test_overlap_skip_holds_across_beats(platform: Platform, redis_client) -> None:
+    platform.write(
+        queues_config(platform.redis_url),
+        schedules(
+            busy={"task": "sample.slow", "every": "1s", "args": ["busy", 2.5], "overlap": "skip"}
+        ),
+    )
+    platform.start_pool("default")  # two processes: overlapping runs would be possible
+    for i in range(3):
+        platform.air("beat", log_name=f"beat{i}")
+
+    wait_until(
+        lambda: sum(1 for e in events(redis_client, "busy") if "done" in e) >= 2,
+        timeout=40,
+        message="two completed runs",
+    )
+    runs = events(redis_client, "busy")
+    starts = [e["at"] for e in runs if "attempt" in e]
+    ends = [e["at"] for e in runs if "done" in e]
+    for start, previous_end in zip(starts[1:], ends, strict=False):
+        assert start >= previous_end, runs
+    assert Fires(redis_client).stats()["busy"]["overlap"] > 0
