@@ -322,8 +322,6 @@ class _Builder:
     def build(self, node: yaml.Node, pointer: str) -> Any:
         self._count(node, pointer)
         self.doc.values[pointer] = _mark(node)
-        if pointer.count("/") > MAX_DEPTH:  # "/" inside a key is escaped as "~1"
-            raise _AliasLimit(_depth_error(self.doc, pointer))
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node, pointer)
         if id(node) in self.active:
@@ -335,6 +333,8 @@ class _Builder:
                     hint="an anchor cannot be used inside its own value",
                 )
             )
+        if len(self.active) >= MAX_DEPTH:  # `active` holds the containers around this one
+            raise _AliasLimit(_depth_error(self.doc, pointer))
         self.active.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):
