@@ -43,20 +43,22 @@ def publish_commands(
 ) -> list[tuple[str, tuple[Any, ...]]]:
     """The Redis commands that publish `task` with Celery's own routing, serializer and
     protocol; queue declarations (idempotent) happen now, the message itself does not."""
-    with app.connection_for_write() as connection:
-        channel = connection.default_channel
+    with app.producer_or_acquire() as producer:  # pooled: no connection set up per fire
+        channel = producer.channel
         collector = _Collector(channel)
         channel.create_publish_batch = lambda max_size: collector
-        producer = app.amqp.Producer(channel)
-        with producer.batch():
-            app.send_task(
-                task,
-                args=list(args),
-                kwargs=dict(kwargs),
-                task_id=task_id,
-                producer=producer,
-                **options,
-            )
+        try:
+            with producer.batch():
+                app.send_task(
+                    task,
+                    args=list(args),
+                    kwargs=dict(kwargs),
+                    task_id=task_id,
+                    producer=producer,
+                    **options,
+                )
+        finally:
+            del channel.create_publish_batch  # the pooled channel publishes normally again
         if not collector.commands:
             raise RuntimeError(f"the broker transport published {task} without a batch")
         return collector.commands
