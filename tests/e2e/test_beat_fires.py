@@ -83,3 +83,15 @@ def test_missed_fires_are_counted_once_and_never_sent(platform: Platform, redis_
 
     assert fires.stats()["tick"]["missed"] == 8
     assert _queued(redis_client) == []
+
+
+def test_capturing_leaves_the_pooled_producer_publishing_normally(
+    platform: Platform, redis_client
+) -> None:
+    platform.write(queues_config(platform.redis_url), schedules())
+    app = platform.app()
+    publish_commands(app, "sample.echo", ["x"], {}, "captured", {"queue": "default"})
+
+    app.send_task("sample.echo", args=["y"], task_id="plain", queue="default")
+
+    assert [m["headers"]["id"] for m in _queued(redis_client)] == ["plain"]
