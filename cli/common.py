@@ -10,11 +10,11 @@ import click
 
 from cli.options import CliOptions
 from runtime.broker import reach
-from runtime.broker.reach import redact as redact  # shared by the commands
 from runtime.compiler.compile import load_plan
 from runtime.compiler.plan import Plan
 from runtime.config.diagnostics import Report, Severity
 from runtime.config.errors import UsageError
+from runtime.config.redact import redact as redact  # shared by the commands
 from runtime.config.reporters import render_text
 from runtime.config.validate import InvalidConfig, Validation
 from runtime.process import jsonlines

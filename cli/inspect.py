@@ -13,6 +13,7 @@ from cli.common import echo_table, pick, plan_or_fail
 from cli.options import CliOptions, config_option, pass_options
 from runtime.compiler.plan import ScheduleEntry
 from runtime.config import cron
+from runtime.config.redact import redact, redact_data
 from runtime.config.units import format_duration
 
 SHOW_EPILOG = """\b
@@ -36,7 +37,7 @@ Examples:
 def show(options: CliOptions, output_format: str) -> None:
     """Print the compiled plan: Celery settings, worker commands, beat entries, notes."""
     plan = plan_or_fail(options)
-    document = plan.to_dict()
+    document = redact_data(plan.to_dict())
     if output_format == "json":
         click.echo(json.dumps(document, indent=2))
         return
@@ -73,7 +74,7 @@ def pools(options: CliOptions) -> None:
     echo_table(rows, ["POOL", "QUEUES", "CONCURRENCY", "TASKS/CHILD", "TYPE"])
     click.echo("\nworker commands (what `air run POOL` executes):")
     for worker in plan.workers.values():
-        click.echo(f"  {worker.pool}: {shlex.join(worker.argv)}")
+        click.echo(f"  {worker.pool}: {redact(shlex.join(worker.argv))}")
 
 
 def _flag(argv: tuple[str, ...], flag: str) -> str | None:
@@ -118,31 +119,27 @@ def schedule(options: CliOptions, name: str | None, count: int) -> None:
 
 def _when(entry: ScheduleEntry) -> str:
     state = "" if entry.enabled else " (disabled)"
+    if entry.jitter:
+        state = f" + up to {format_duration(timedelta(seconds=entry.jitter))} jitter{state}"
     if entry.every is not None:
-        return f"every {format_duration(timedelta(seconds=entry.every))} from the last send{state}"
+        return f"every {format_duration(timedelta(seconds=entry.every))}{state}"
     return f"cron '{entry.cron}' {entry.timezone}{state}"
 
 
 def _fires(entry: ScheduleEntry, now: datetime, count: int) -> list[str]:
+    """The times beat sends the next fires: fire time plus its jitter, in the entry's zone."""
     if not entry.enabled:
         return ["never (disabled)"]
-    if entry.every is not None:
-        # Beat measures an interval from the last send; these are the times of a beat started now.
-        step, zone = timedelta(seconds=entry.every), cron.zone(entry.timezone)
-        fires: list[str] = []
-        for i in range(1, count + 1):
-            try:
-                fires.append((now + step * i).astimezone(zone).isoformat(timespec="seconds"))
-            except OverflowError:  # a long interval times a large --next
-                fires.append("(no later times: past the year 9999)")
-                break
-        return fires
-    assert entry.cron is not None
-    return [
-        _marked(f.isoformat(timespec="seconds"), cron.dst_note(entry.cron, entry.timezone, f))
-        for f in cron.next_fires(entry.cron, entry.timezone, now, count)
-    ]
-
-
-def _marked(fire: str, note: str | None) -> str:
-    return f"{fire}  ({note})" if note else fire
+    fires: list[str] = []
+    fire = now
+    for _ in range(count):
+        try:
+            fire = cron.next_fire(entry.cron, entry.every, entry.timezone, fire)
+            delay = timedelta(seconds=cron.jitter_delay(entry.name, fire, entry.jitter))
+            shown = (fire + delay).isoformat(timespec="seconds")
+        except (OverflowError, ValueError, OSError):  # a long interval times a large --next
+            fires.append("(no later times: past the year 9999)")
+            break
+        note = cron.dst_note(entry.cron, entry.timezone, fire) if entry.cron else None
+        fires.append(f"{shown}  ({note})" if note else shown)
+    return fires

@@ -12,6 +12,7 @@ from cli import exit_codes
 from cli.options import CliOptions, resolve_color
 from runtime.config import defaults
 from runtime.config.errors import AirError
+from runtime.config.redact import redact
 
 EPILOG = """\b
 Examples:
@@ -115,14 +116,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return exit_codes.INTERRUPTED
     except AirError as exc:
-        click.echo(f"error: {exc.message}", err=True)
+        click.echo(f"error: {redact(exc.message)}", err=True)
         if exc.hint:
             click.echo(f"  hint: {exc.hint}", err=True)
         return exc.exit_code
     except Exception as exc:  # a bug: say so plainly, keep the traceback for --traceback
         if "--traceback" in args:
             raise
-        click.echo(f"error: internal error: {type(exc).__name__}: {exc}", err=True)
+        click.echo(f"error: internal error: {type(exc).__name__}: {redact(str(exc))}", err=True)
         click.echo("  hint: rerun with --traceback and report it", err=True)
         return exit_codes.INTERNAL_ERROR
     # Without standalone mode click returns a command's Exit code instead of raising it.

@@ -11,6 +11,7 @@ from cli.common import celery_app, pick, plan_or_fail
 from cli.options import CliOptions, config_option, pass_options
 from runtime.broker import reach
 from runtime.compiler.plan import Plan
+from runtime.config.redact import redact
 from runtime.config.units import parse_duration
 
 RUN_EPILOG = """\b
@@ -87,6 +88,8 @@ Examples:
 
 \b
 With the broker down it says at once that it is waiting, and after --broker-wait exits 3.
+Once running, beat rides out broker outages. Any number of beats may run, on any hosts:
+each fire is sent exactly once.
 """
 
 
@@ -120,7 +123,7 @@ def _print_command(options: CliOptions, argv: tuple[str, ...]) -> None:
     import shlex
 
     config_dir = shlex.quote(str(options.config_dir.resolve()))
-    click.echo(f"AIR_CONFIG_DIR={config_dir} {shlex.join(argv)}")
+    click.echo(redact(f"AIR_CONFIG_DIR={config_dir} {shlex.join(argv)}"))
 
 
 def _export(options: CliOptions, pool: str) -> None:

@@ -15,6 +15,7 @@ from cli.options import CliOptions, config_option, pass_options
 from cli.workflow_send import send_workflow
 from runtime.broker import reach
 from runtime.config.errors import AirError, BrokerUnreachable, UsageError
+from runtime.config.redact import redact
 
 EPILOG = """\b
 Examples:
@@ -115,7 +116,7 @@ def _wait(result: Any, timeout: float, show_progress: bool) -> None:
     try:
         _poll(result, timeout, show_progress)
     except (redis.ConnectionError, redis.TimeoutError) as exc:
-        url = reach.redact(result.backend.url or "")
+        url = redact(result.backend.url or "")
         raise BrokerUnreachable(
             f"the result backend at {url} stopped answering while waiting for task "
             f"{result.id}: {exc}",

@@ -12,10 +12,11 @@ from typing import Any
 
 import click
 
-from cli.common import echo_table, pick, plan_or_fail, redact
+from cli.common import echo_table, pick, plan_or_fail
 from cli.options import CliOptions, config_option, pass_options
 from runtime.compiler.plan import Plan
 from runtime.config.errors import BrokerUnreachable
+from runtime.config.redact import redact
 from runtime.process import embedded, jsonlines
 from runtime.process.supervisor import Child, Supervisor
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from runtime.config.errors import BrokerUnreachable
+from runtime.config.redact import redact
 
 START_HINT = "start Redis, or run `air up`, which starts one"
 
@@ -17,17 +18,10 @@ class NoAnswer(BrokerUnreachable):
     """Raised when nothing answers at the Redis address (yet): worth waiting for."""
 
 
-def redact(url: str) -> str:
-    """The URL with its password, if any, replaced by ***."""
-    parts = urlsplit(url)
-    return url.replace(f":{parts.password}@", ":***@") if parts.password else url
-
-
 def ping(url: str, timeout: float = 3.0, *, what: str = "broker") -> None:
     """Return if Redis at `url` answers PING within `timeout`; else raise BrokerUnreachable
     with one line saying what answered (nothing, or something that is not Redis)."""
-    import redis  # here, not at the top: cli/common.py shares redact() with commands that
-    # never talk to Redis
+    import redis  # here, not at the top: importing this module must stay cheap
 
     client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
     try:

@@ -1,6 +1,7 @@
-"""Beat for air: fire times from runtime.config.cron (the ones `air schedule` prints),
-per-entry time zones, `overlap: skip`, last-run times kept in Redis as JSON, and one beat per
-broker.
+"""Active-active beat for air: any number of beats on any hosts send each fire of each schedule
+exactly once (runtime/broker/fires.py), catch up on fires missed while every beat or the broker
+was down (within `catch_up`), delay fires by a jitter every beat agrees on, and ride out broker
+outages. Fire times come from runtime.config.cron, the ones `air schedule` prints.
 """
 
 from __future__ import annotations
@@ -8,205 +9,177 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from datetime import UTC, datetime, timedelta
+import time
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
 from celery import states
-from celery.beat import ScheduleEntry, Scheduler
-from celery.schedules import BaseSchedule
+from celery.beat import Scheduler
+from kombu.exceptions import OperationalError
 
-from runtime.broker.redis_values import text
+from runtime.broker.beats import BeatInfo, beat_alive, beat_gone
+from runtime.broker.fires import Fire, Fires
+from runtime.celeryapp.capture import publish_commands
 from runtime.compiler.plan import Plan
 from runtime.compiler.plan import ScheduleEntry as PlannedEntry
 from runtime.config import cron
+from runtime.config.redact import redact
 
 logger = logging.getLogger("air.beat")
 
-LAST_RUN = "air:beat:last_run"  # hash: schedule name -> ISO time of the last send
-RUNNING = "air:beat:running:{}"  # task id of a schedule's run that may still be going
-LOCK = "air:beat:lock"  # "host:pid" of the beat that owns this broker
-LOCK_TTL = 90  # seconds; renewed on every tick, so a dead beat frees the broker quickly
+# What a broker outage raises on the way: redis-py's own errors, and kombu's wrapping of them.
+BROKER_ERRORS = (redis.ConnectionError, redis.TimeoutError, OperationalError, OSError)
+TICK = 1.0  # seconds between passes at most: a beat killed with -9 costs the others this much
+HEARTBEAT_EVERY = 2.0
+MAX_BACKOFF = 5.0
+STEPS_PER_TICK = 1000  # fires one schedule may send in one pass; the rest follow next pass
+MAX_MISSED_WALK = 100_000  # fires counted as missed in one step
+FIRE_HEADER = "air_fire"  # message header: ISO time of the fire the message was sent for
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-class CronSchedule(BaseSchedule):  # type: ignore[misc]
-    """A five-field cron expression evaluated in its own time zone."""
-
-    def __init__(self, expression: str, timezone: str, app: Any = None) -> None:
-        super().__init__(app=app)
-        self.expression, self.timezone = expression, timezone
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-    def next_after(self, moment: datetime) -> datetime:
-        return cron.next_fires(self.expression, self.timezone, _aware(moment), 1)[0]
-
-    def remaining_estimate(self, last_run_at: datetime) -> timedelta:
-        return self.next_after(last_run_at) - self.now()
-
-    def is_due(self, last_run_at: datetime) -> tuple[bool, float]:
-        now = self.now()
-        due = self.next_after(last_run_at) <= now
-        following = self.next_after(now)
-        return due, max((following - now).total_seconds(), 0.0)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, CronSchedule) and (other.expression, other.timezone) == (
-            self.expression,
-            self.timezone,
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.expression, self.timezone))
-
-    def __repr__(self) -> str:
-        return f"<cron {self.expression!r} {self.timezone}>"
-
-
-class EverySchedule(BaseSchedule):  # type: ignore[misc]
-    """A fixed interval, measured from the last send."""
-
-    def __init__(self, seconds: float, app: Any = None) -> None:
-        super().__init__(app=app)
-        self.seconds = seconds
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-    def remaining_estimate(self, last_run_at: datetime) -> timedelta:
-        return _aware(last_run_at) + timedelta(seconds=self.seconds) - self.now()
-
-    def is_due(self, last_run_at: datetime) -> tuple[bool, float]:
-        remaining = self.remaining_estimate(last_run_at).total_seconds()
-        if remaining <= 0:
-            return True, self.seconds
-        return False, remaining
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, EverySchedule) and other.seconds == self.seconds
-
-    def __hash__(self) -> int:
-        return hash(self.seconds)
-
-    def __repr__(self) -> str:
-        return f"<every {self.seconds:g}s>"
-
-
-class BeatLocked(SystemExit):
-    """Raised when another beat already runs against the same broker."""
+def _ms(moment: datetime) -> int:
+    return round(moment.timestamp() * 1000)
 
 
 class RedisScheduler(Scheduler):  # type: ignore[misc]
-    """Celery's scheduler with air's entries and its state in Redis instead of a shelve file."""
+    """Celery's scheduler interface with air's exactly-once fires; no local state at all."""
 
     def __init__(self, app: Any, *args: Any, **kwargs: Any) -> None:
         self.plan: Plan = app.air_plan
         self.redis = redis.Redis.from_url(
-            app.conf.broker_url, socket_timeout=10, socket_connect_timeout=5
+            app.conf.broker_url, socket_timeout=5, socket_connect_timeout=3
         )
-        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        self.fires = Fires(self.redis)
+        now = time.time()
+        self.beat = BeatInfo(
+            host=socket.gethostname(), pid=os.getpid(), started=now, last_tick=0.0, schedules=0
+        )
+        self.down_since: float | None = None
+        self.failures = 0
         kwargs.pop("schedule_filename", None)
         super().__init__(app, *args, **kwargs)
 
     def setup_schedule(self) -> None:
-        self._acquire()
-        stored = {text(k): text(v) for k, v in self.redis.hgetall(LAST_RUN).items()}
-        entries: dict[str, ScheduleEntry] = {}
-        for planned in self.plan.beat.values():
-            if not planned.enabled:
-                continue
-            last = stored.get(planned.name)
-            entries[planned.name] = ScheduleEntry(
-                name=planned.name,
-                task=planned.task,
-                app=self.app,
-                schedule=_schedule(planned, self.app),
-                args=tuple(planned.args),
-                kwargs=dict(planned.kwargs),
-                options=_options(planned),
-                last_run_at=datetime.fromisoformat(last) if last else datetime.now(UTC),
-            )
-        self.data = entries
-        logger.info("beat: %d schedules: %s", len(entries), ", ".join(sorted(entries)) or "none")
+        self.entries = [p for p in self.plan.beat.values() if p.enabled]
+        self.beat = replace(self.beat, schedules=len(self.entries))
+        self.data: dict[str, Any] = {}  # Celery's own entry table stays empty
+        names = ", ".join(sorted(p.name for p in self.entries)) or "none"
+        logger.info("beat: %d schedules: %s", len(self.entries), names)
 
     def tick(self, *args: Any, **kwargs: Any) -> float:
-        self._acquire()
-        return super().tick(*args, **kwargs)  # type: ignore[no-any-return]
+        now = time.time()
+        try:
+            wait = self._pass(now)
+        except BROKER_ERRORS as exc:
+            return self._broker_down(now, exc)
+        if self.down_since is not None:
+            logger.warning("beat: broker back after %.1fs", now - self.down_since)
+            self.down_since, self.failures = None, 0
+        return max(min(wait, TICK), 0.01)
 
-    def reserve(self, entry: ScheduleEntry) -> ScheduleEntry:
-        new_entry = super().reserve(entry)
-        self.redis.hset(LAST_RUN, entry.name, _aware(new_entry.last_run_at).isoformat())
-        return new_entry
+    def _broker_down(self, now: float, exc: Exception) -> float:
+        if self.down_since is None:
+            self.down_since = now
+            logger.error(
+                "beat: broker %s unreachable (%s); retrying, fires due meanwhile follow "
+                "within each schedule's catch_up",
+                redact(self.app.conf.broker_url),
+                exc,
+            )
+        self.failures += 1
+        return float(min(0.25 * 2**self.failures, MAX_BACKOFF))
 
-    def apply_async(
-        self, entry: ScheduleEntry, producer: Any = None, advance: bool = True, **kwargs: Any
-    ) -> Any:
-        planned = self.plan.beat.get(entry.name)
-        if planned is not None and planned.overlap == "skip":
-            running = self._still_running(planned)
-            if running:
-                logger.warning(
-                    "beat: skipped %s: the previous run %s is still %s",
-                    entry.name,
-                    running[0],
-                    running[1],
-                )
-                return None
-        result = super().apply_async(entry, producer, advance, **kwargs)
-        if planned is not None and planned.overlap == "skip" and result is not None:
-            self.redis.set(RUNNING.format(entry.name), result.id, ex=int(planned.lock_ttl) + 1)
-        return result
+    def _pass(self, now: float) -> float:
+        if now - self.beat.last_tick >= HEARTBEAT_EVERY:
+            self.beat = replace(self.beat, last_tick=now)
+            beat_alive(self.redis, self.beat)
+        return min((self._advance(planned, now) for planned in self.entries), default=TICK)
 
-    def _still_running(self, planned: PlannedEntry) -> tuple[str, str] | None:
-        raw = self.redis.get(RUNNING.format(planned.name))
-        if not raw:
-            return None
-        task_id = text(raw)
-        state = self.app.AsyncResult(task_id).state
-        return None if state in states.READY_STATES else (task_id, state)
+    def _advance(self, planned: PlannedEntry, now: float) -> float:
+        """Handle every fire of one schedule that is due by `now`; seconds to its next fire."""
+        expected = self.fires.start(planned.name, round(now * 1000))
+        for _ in range(STEPS_PER_TICK):
+            fire = self._next(planned, int(expected))
+            due = fire.timestamp() + cron.jitter_delay(planned.name, fire, planned.jitter)
+            if due > now:
+                return due - now
+            step = self._step(planned, expected, fire, now - due, now)
+            if self.fires.commit(step):
+                self._log(planned, step, now - due)
+                expected = str(step.cursor_ms)
+            else:  # another beat handled it first
+                expected = self.fires.cursor(planned.name)
+        return 0.0
 
-    def _acquire(self) -> None:
-        if self.redis.set(LOCK, self.owner, nx=True, ex=LOCK_TTL):
-            return
-        holder = text(self.redis.get(LOCK) or b"")
-        if holder == self.owner or _dead_here(holder):
-            self.redis.set(LOCK, self.owner, ex=LOCK_TTL)
-            return
-        raise BeatLocked(
-            f"another air beat ({holder}) already runs against this broker; "
-            f"only one may run, or every schedule would fire twice"
+    def _next(self, planned: PlannedEntry, after_ms: int) -> datetime:
+        after = datetime.fromtimestamp(after_ms / 1000, UTC)
+        return cron.next_fire(planned.cron, planned.every, planned.timezone, after)
+
+    def _step(
+        self, planned: PlannedEntry, expected: str, fire: datetime, late: float, now: float
+    ) -> Fire:
+        base = Fire(schedule=planned.name, expected=expected, cursor_ms=_ms(fire), outcome="sent")
+        if late > planned.catch_up:
+            last, count = self._missed(planned, fire, now)
+            return replace(base, outcome="missed", cursor_ms=_ms(last), count=count)
+        if planned.overlap == "skip" and self._still_running(planned):
+            return replace(base, outcome="overlap")
+        task_id = str(uuid.uuid4())
+        # The fire time travels in the message, so a task (or an audit) can tell which fire
+        # it serves, and duplicates would be visible.
+        options = {**_options(planned), "headers": {FIRE_HEADER: fire.isoformat()}}
+        commands = publish_commands(
+            self.app, planned.task, planned.args, planned.kwargs, task_id, options
+        )
+        return replace(
+            base,
+            fired_at=fire.isoformat(),
+            task_id=task_id,
+            running_ttl=int(planned.lock_ttl) + 1 if planned.overlap == "skip" else 0,
+            commands=commands,
         )
 
+    def _missed(self, planned: PlannedEntry, fire: datetime, now: float) -> tuple[datetime, int]:
+        """The last fire too late to send, and how many there are from `fire` on."""
+        count, last = 1, fire
+        for _ in range(MAX_MISSED_WALK):
+            following = cron.next_fire(planned.cron, planned.every, planned.timezone, last)
+            delay = cron.jitter_delay(planned.name, following, planned.jitter)
+            if now - (following.timestamp() + delay) <= planned.catch_up:
+                break
+            count, last = count + 1, following
+        return last, count
+
+    def _still_running(self, planned: PlannedEntry) -> bool:
+        task_id = self.fires.running(planned.name)
+        if task_id is None:
+            return False
+        return self.app.AsyncResult(task_id).state not in states.READY_STATES
+
+    def _log(self, planned: PlannedEntry, step: Fire, late: float) -> None:
+        if step.outcome == "sent":
+            logger.info(
+                "beat: sent %s (%s) %.2fs after its fire time", planned.name, step.task_id, late
+            )
+        elif step.outcome == "missed":
+            logger.warning(
+                "beat: skipped %d fire(s) of %s missed by more than catch_up %gs",
+                step.count,
+                planned.name,
+                planned.catch_up,
+            )
+        else:
+            logger.warning("beat: skipped %s: its previous run is still going", planned.name)
+
     def close(self) -> None:
+        try:
+            beat_gone(self.redis, self.beat)
+        except BROKER_ERRORS:
+            pass  # the key expires by itself
         super().close()
-        if text(self.redis.get(LOCK) or b"") == self.owner:
-            self.redis.delete(LOCK)
-
-
-def _dead_here(holder: str) -> bool:
-    """True when the lock holder ran on this host and its process is gone."""
-    host, _, pid = holder.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-def _schedule(planned: PlannedEntry, app: Any) -> BaseSchedule:
-    if planned.every is not None:
-        return EverySchedule(planned.every, app=app)
-    assert planned.cron is not None
-    return CronSchedule(planned.cron, planned.timezone, app=app)
 
 
 def _options(planned: PlannedEntry) -> dict[str, Any]:

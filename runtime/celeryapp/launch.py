@@ -15,9 +15,9 @@ import structlog
 from celery import Celery, concurrency
 from celery.utils.nodenames import default_nodename, host_format
 
-from runtime.broker.reach import redact
 from runtime.celeryapp import logs
 from runtime.compiler.plan import WorkerPlan
+from runtime.config.redact import redact
 
 logger = structlog.get_logger("air.launch")
 

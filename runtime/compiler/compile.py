@@ -335,6 +335,8 @@ def _schedule(schedule: Schedule, tasks: dict[str, TaskPlan], visibility: float)
         broker_priority=redis_priority(priority),
         expires=task.expires,
         overlap=schedule.overlap,
+        catch_up=schedule.catch_up.total_seconds(),
+        jitter=schedule.jitter.total_seconds(),
         enabled=schedule.enabled,
         # A run is over by its hard limit; a message not acknowledged within the visibility
         # timeout is redelivered, so no lock needs to outlive both.

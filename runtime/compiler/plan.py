@@ -87,6 +87,8 @@ class ScheduleEntry:
     broker_priority: int
     expires: float | None
     overlap: str  # skip | allow
+    catch_up: float  # seconds: a fire later than this is skipped and counted, not sent
+    jitter: float  # seconds: the most a fire is delayed (the same delay on every beat)
     enabled: bool
     lock_ttl: float  # seconds an overlap lock may live if a run never reports back
 

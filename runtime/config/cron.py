@@ -9,6 +9,7 @@ twice (fall back) fires once. Jobs with `*` in the hour field follow real elapse
 from __future__ import annotations
 
 import difflib
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -258,3 +259,30 @@ def dst_note(expression: str, timezone: str, fire: datetime) -> str | None:
     if any(f.kind == "repeated" and f.fired.timestamp() == fire.timestamp() for f in around):
         return f"{fire:%H:%M} comes twice today: fires once, on the first pass"
     return None
+
+
+def next_fire(
+    expression: str | None, every: float | None, timezone: str, after: datetime
+) -> datetime:
+    """The first fire of a cron or `every` schedule strictly after `after`.
+
+    `every` fires fall on whole multiples of the interval since the Unix epoch, so every beat,
+    whenever it started, computes the same fire times. Raises ValueError when it never fires.
+    """
+    if every is not None:
+        step = int(every * 1000)
+        ms = int(after.timestamp() * 1000)
+        return datetime.fromtimestamp((ms // step + 1) * step / 1000, UTC).astimezone(
+            zone(timezone)
+        )
+    assert expression is not None
+    return next_fires(expression, timezone, after, 1)[0]
+
+
+def jitter_delay(name: str, fire: datetime, jitter: float) -> float:
+    """Seconds to delay one fire: spread over [0, jitter) by a hash of the schedule and fire
+    time, so every beat (and `air schedule`) agrees on it without talking to the others."""
+    if jitter <= 0:
+        return 0.0
+    digest = hashlib.sha256(f"{name}@{int(fire.timestamp() * 1000)}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 * jitter

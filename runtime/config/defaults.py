@@ -63,6 +63,10 @@ SCHEDULE: dict[str, Any] = {
     "args": [],
     "kwargs": {},
     "overlap": "allow",
+    # A restart or a failover between beats takes seconds: a minute's grace sends those fires
+    # late rather than never, without replaying a long outage's backlog.
+    "catch_up": "1m",
+    "jitter": "0s",
     "enabled": True,
     "description": "",
 }

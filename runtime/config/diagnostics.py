@@ -54,6 +54,7 @@ CODES: dict[str, str] = {
     "AIR008": "more than one YAML document in a file",
     "AIR009": "malformed ${...} interpolation",
     "AIR010": "mapping key is not a string",
+    "AIR011": "YAML nested too deeply",
     "AIR101": "unknown key",
     "AIR102": "missing required key",
     "AIR103": "wrong type",
@@ -88,8 +89,11 @@ CODES: dict[str, str] = {
     "AIR404": "cron expression never fires",
     "AIR405": "schedule period is shorter than a second",
     "AIR406": "cron fire time falls in an hour daylight saving skips or repeats",
+    "AIR408": "jitter not shorter than the schedule's period",
+    "AIR409": "catch-up window spans too many fires",
     "AIR501": "plaintext password in a broker URL",
     "AIR502": "unsupported broker URL scheme",
+    "AIR503": "broker URL port or database out of range",
 }
 
 

@@ -166,6 +166,8 @@ class Schedule:
     queue: str | None
     priority: int | None
     overlap: str  # skip | allow
+    catch_up: timedelta
+    jitter: timedelta
     enabled: bool
     description: str
     origin: Origin = field(compare=False, repr=False)
@@ -376,6 +378,8 @@ def _schedule(name: str, data: dict[str, Any], timezone: str, origin: Origin) ->
         queue=_value(data, "queue", str, None),
         priority=_value(data, "priority", int, None),
         overlap=_value(data, "overlap", str, d["overlap"]),
+        catch_up=_duration(data, "catch_up", d),
+        jitter=_duration(data, "jitter", d),
         enabled=_value(data, "enabled", bool, d["enabled"]),
         description=_value(data, "description", str, d["description"]),
         origin=origin,

@@ -24,6 +24,9 @@ from runtime.config.diagnostics import Diagnostic, Severity
 # Aliases may re-visit at most this many nodes per file: far beyond any real config's use of
 # anchors and merge keys, and reached in milliseconds by a "billion laughs" document.
 MAX_ALIAS_NODES = 50_000
+# Far deeper than any config needs, and shallow enough that every later step (schema, model,
+# json and yaml output) stays far from Python's recursion limit.
+MAX_DEPTH = 64
 
 _CORE = "tag:yaml.org,2002:"
 STR, INT, FLOAT, BOOL, NULL = (_CORE + t for t in ("str", "int", "float", "bool", "null"))
@@ -154,6 +157,10 @@ def load_bytes(raw: bytes | str, display: str, env: Mapping[str, str] | None = N
         return doc
     try:
         nodes = _compose(text)
+    except RecursionError:  # PyYAML's pure-Python composer (no libyaml) recurses per level
+        doc.values[""] = _too_deep(text)
+        doc.report(_depth_error(doc, ""))
+        return doc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = " ".join(p for p in (exc.problem, exc.context and f"({exc.context})") if p)
@@ -277,6 +284,31 @@ def _mark(node: yaml.Node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+def _depth_error(doc: Document, pointer: str) -> Diagnostic:
+    return doc.error(
+        "AIR011",
+        f"the YAML nests deeper than {MAX_DEPTH} levels",
+        pointer,
+        hint="no config needs this much nesting; flatten the value",
+    )
+
+
+def _too_deep(text: str) -> Mark:
+    """Where nesting first passes MAX_DEPTH: by open brackets, or by indentation (a block
+    level takes at least one column); the start of the file if neither tells."""
+    depth = 0
+    for index, char in enumerate(text):
+        depth += (char in "[{") - (char in "]}")
+        if depth > MAX_DEPTH:
+            return _position(text, index)
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        if len(line) - len(line.lstrip(" ")) > MAX_DEPTH:
+            return _position(text, offset)
+        offset += len(line)
+    return Mark(1, 1)
+
+
 class _AliasLimit(Exception):
     def __init__(self, diagnostic: Diagnostic) -> None:
         self.diagnostic = diagnostic
@@ -310,6 +342,8 @@ class _Builder:
                     hint="an anchor cannot be used inside its own value",
                 )
             )
+        if len(self.active) >= MAX_DEPTH:  # `active` holds the containers around this one
+            raise _AliasLimit(_depth_error(self.doc, pointer))
         self.active.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):

@@ -12,7 +12,8 @@ DURATION_PATTERN = (
 )
 # At most ~100 years either way, so adding a duration to any date stays a valid datetime.
 DURATION_MAX_SECONDS = 10**10
-RATE_PATTERN = r"^[0-9]+(\.[0-9]+)?/(s|m|h)$"
+# At most 999,999,999 per unit: a count that still converts to an int anywhere (Celery, GCRA).
+RATE_PATTERN = r"^[0-9]{1,9}(\.[0-9]{1,9})?/(s|m|h)$"
 
 _DURATION = re.compile(DURATION_PATTERN)
 _RATE = re.compile(RATE_PATTERN)

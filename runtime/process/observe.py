@@ -13,13 +13,14 @@ from typing import Any
 
 import redis
 
+from runtime.broker.beats import live_beats
+from runtime.broker.fires import LAST_RUN
 from runtime.broker.queues import QueueDepth, read_queues
 from runtime.broker.redis_values import text
-from runtime.celeryapp.beat import LAST_RUN, LOCK
 from runtime.celeryapp.control import COMMAND, pool_of
 from runtime.compiler.plan import Plan
 from runtime.config.errors import BrokerUnreachable
-from runtime.config.rules.broker import redact
+from runtime.config.redact import redact
 
 REPLY_TIMEOUT = 1.0  # seconds the broadcast waits after the last reply (Celery's own default)
 CONNECT_TIMEOUT = 1.0  # seconds before an unreachable broker is reported
@@ -49,12 +50,17 @@ class Worker:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Beat:
-    owner: str | None  # "host:pid" of the beat holding the broker's beat lock, if any
+    beats: tuple[str, ...] = ()  # "host:pid" of every beat that ticked within ALIVE_TTL
     last_run: dict[str, datetime] = field(default_factory=dict)  # schedule -> last send
 
     @property
+    def owner(self) -> str | None:
+        """Who runs beat: every live beat (any number may run; each fire is sent once)."""
+        return ", ".join(self.beats) or None
+
+    @property
     def alive(self) -> bool:
-        return self.owner is not None
+        return bool(self.beats)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -138,11 +144,11 @@ def probe(app: Any, pool: str, timeout: float = REPLY_TIMEOUT) -> bool:
 
 
 def read_beat(client: Any) -> Beat:
-    """Beat's liveness from its broker lock (runtime/celeryapp/beat.py renews it every tick and
-    it expires LOCK_TTL after the last), and its last send of each schedule."""
-    owner, last_run = client.pipeline(transaction=False).get(LOCK).hgetall(LAST_RUN).execute()
+    """The live beats (their heartbeat keys, runtime/broker/beats.py) and each schedule's
+    last send (runtime/broker/fires.py)."""
+    last_run = client.hgetall(LAST_RUN)
     return Beat(
-        owner=text(owner) if owner else None,
+        beats=tuple(b.name for b in live_beats(client)),
         last_run={text(k): datetime.fromisoformat(text(v)) for k, v in last_run.items()},
     )
 

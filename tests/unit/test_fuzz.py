@@ -293,6 +293,8 @@ SCALARS = st.one_of(
             "redis://:p@h/0",
             "amqp://x",
             "redis://[",
+            "redis://h:99999/0",
+            "redis://:p@h:0/x",
             "512MiB",
             "t.a",
         ]
@@ -341,7 +343,9 @@ POLICY = st.fixed_dictionaries(
                 },
             )
         ),
-        "rate_limit": maybe(st.sampled_from(["30/m", "1/s"])),
+        "rate_limit": maybe(
+            st.sampled_from(["30/m", "1/s", "999999999.999999999/s", "9" * 400 + "/m"])
+        ),
         "priority": maybe(st.integers(-1, 12)),
     },
 )
@@ -404,6 +408,8 @@ SCHEDULES = st.fixed_dictionaries(
                                 )
                             ),
                             "every": DURATION,
+                            "catch_up": DURATION,
+                            "jitter": DURATION,
                             "timezone": ANY,
                             "queue": ANY,
                             "overlap": ANY,

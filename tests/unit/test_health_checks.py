@@ -66,7 +66,8 @@ def snap(workers: list[Worker], urgent: QueueDepth | None = None, owner: str | N
         urgent or QueueDepth("urgent", {}, None, False),
         QueueDepth("default", {}, None, False),
     )
-    return Snapshot(taken_at=NOW, workers=tuple(workers), queues=queues, beat=Beat(owner=owner))
+    beats = (owner,) if owner else ()
+    return Snapshot(taken_at=NOW, workers=tuple(workers), queues=queues, beat=Beat(beats=beats))
 
 
 def failing(checks: list) -> set[tuple[str, str, str | None]]:

@@ -11,6 +11,7 @@ from runtime.config.diagnostics import Diagnostic
 from runtime.config.model import Config
 from runtime.config.rules.broker import broker_url
 from runtime.config.rules.context import Context, Rule
+from runtime.config.rules.fires import fire_timing
 from runtime.config.rules.limits import (
     pool_limits,
     pool_replicas,
@@ -37,6 +38,7 @@ RULES: tuple[Rule, ...] = (
     schedule_timing,
     daylight_saving,
     timezones,
+    fire_timing,
     broker_url,
     workflow_tasks,
     workflow_duration,

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from runtime.config.diagnostics import Diagnostic
+from runtime.config.redact import redact
 from runtime.config.rules.context import Context, has
 
 BROKER_SCHEMES = ("redis", "rediss", "redis+socket")
@@ -22,7 +23,7 @@ def broker_url(ctx: Context) -> Iterator[Diagnostic]:
         except ValueError as exc:  # e.g. an unclosed '[' of an IPv6 host
             yield ctx.error(
                 "AIR502",
-                f"broker.{key} is not a valid URL: {exc}",
+                f"broker.{key} '{redact(url)}' is not a valid URL: {redact(str(exc))}",
                 origin,
                 hint="use redis://host:port/db, rediss:// for TLS, or redis+socket:///path",
             )
@@ -33,6 +34,15 @@ def broker_url(ctx: Context) -> Iterator[Diagnostic]:
                 f"broker.{key} '{redact(url)}' uses scheme '{scheme}'; air runs on Redis",
                 origin,
                 hint="use redis://host:port/db, rediss:// for TLS, or redis+socket:///path",
+            )
+            continue
+        problem = _address_problem(url, scheme)
+        if problem:
+            yield ctx.error(
+                "AIR503",
+                f"broker.{key} '{redact(url)}': {problem}",
+                origin,
+                hint="a port is 1..65535 and a database a number: redis://host:6379/0",
             )
             continue
         doc = ctx.docs[origin.file]
@@ -50,9 +60,18 @@ def broker_url(ctx: Context) -> Iterator[Diagnostic]:
             )
 
 
-def redact(url: str) -> str:
-    """The URL with its password, if any, shown as ***."""
+def _address_problem(url: str, scheme: str) -> str | None:
+    """What redis-py would fail on when connecting: the port and the database number."""
     parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@")
-    return url
+    try:
+        port = parts.port
+    except ValueError:
+        return "the port is not a number from 1 to 65535"
+    if port == 0:
+        return "the port is not a number from 1 to 65535"
+    if scheme == "redis+socket":
+        return None
+    database = parts.path.lstrip("/")
+    if database and not (database.isascii() and database.isdigit() and int(database) < 2**31):
+        return f"the database '{database}' is not a number"
+    return None

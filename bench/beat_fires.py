@@ -1,0 +1,153 @@
+"""Benchmark what exactly-once costs a beat per fire.
+
+Celery's beat sends a fire with one `send_task` on a pooled producer. air's beat captures the
+same message as kombu's publish commands and runs them inside its compare-and-set Lua script
+(runtime/broker/fires.py), after reading the schedule's cursor. Both run here in one process on
+one private redis-server, in interleaved rounds of FIRES fires each; the report is the median
+time per fire and air's ratio to Celery's way.
+
+    .venv/bin/python bench/beat_fires.py                 # updates docs/reliability.md
+    .venv/bin/python bench/beat_fires.py --rounds 2 --no-docs
+
+Raw results go to bench/results/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (  # noqa: E402  (bench/ is not a package)
+    ROOT,
+    entry_point,
+    markdown_table,
+    percentile,
+    publish,
+    text_table,
+    write_results,
+)
+from _workers import (  # noqa: E402
+    Broker,
+    air_app,
+    check_broker,
+    header_lines,
+    load_now,
+    machine,
+    write_air_config,
+)
+
+from runtime.broker.fires import Fire, Fires  # noqa: E402
+from runtime.celeryapp.capture import publish_commands  # noqa: E402
+
+DOCS = ROOT / "docs" / "reliability.md"
+MARKER = "bench:beat-fires"
+TASK = "bench.noop"
+
+
+def celery_way(app: Any) -> Callable[[int], None]:
+    def fire(_: int) -> None:
+        with app.producer_or_acquire() as producer:
+            app.send_task(TASK, args=[], producer=producer, queue="bench")
+
+    return fire
+
+
+def air_way(app: Any, fires: Fires) -> Callable[[int], None]:
+    def fire(step: int) -> None:
+        expected = fires.cursor("bench")
+        task_id = str(uuid.uuid4())
+        commands = publish_commands(app, TASK, [], {}, task_id, {"queue": "bench"})
+        committed = fires.commit(
+            Fire(
+                schedule="bench",
+                expected=expected,
+                cursor_ms=step,
+                outcome="sent",
+                fired_at="",
+                task_id=task_id,
+                commands=commands,
+            )
+        )
+        assert committed, "nothing else moves this cursor"
+
+    return fire
+
+
+def per_fire(fire: Callable[[int], None], count: int, start: int) -> float:
+    began = time.perf_counter()
+    for step in range(start, start + count):
+        fire(step)
+    return (time.perf_counter() - began) / count
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--fires", type=int, default=300)
+    parser.add_argument("--no-docs", action="store_true")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="beat-bench-") as tmp:
+        broker = Broker(Path(tmp))
+        broker.start()
+        try:
+            env = machine(broker)
+            app = air_app(write_air_config(Path(tmp) / "config", broker, [1]))
+            check_broker(app, broker)
+            assert broker.client is not None
+            ways = {
+                "celery send_task": celery_way(app),
+                "air exactly-once": air_way(app, Fires(broker.client)),
+            }
+            times: dict[str, list[float]] = {name: [] for name in ways}
+            step = 1
+            for round_no in range(-1, args.rounds):  # round -1 warms up
+                order = list(ways)[round_no % 2 :] + list(ways)[: round_no % 2]
+                for name in order:
+                    seconds = per_fire(ways[name], args.fires, step)
+                    step += args.fires
+                    if round_no >= 0:
+                        times[name].append(seconds)
+                broker.reset()
+            env["load_average_end"] = load_now()
+            app.close()
+        finally:
+            broker.stop()
+
+    base = statistics.median(times["celery send_task"])
+    headers = ["per fire", "median µs", "p90 µs", "vs send_task"]
+    rows = [
+        [
+            name,
+            f"{statistics.median(v) * 1e6:.0f}",
+            f"{percentile(v, 90) * 1e6:.0f}",
+            f"{statistics.median(v) / base:.2f}×",
+        ]
+        for name, v in times.items()
+    ]
+    print(text_table(headers, rows, "lrrr"))
+    path = write_results("beat_fires", {"env": env, "seconds_per_fire": times})
+    section = "\n".join(
+        [
+            "### Cost per fire (`bench/beat_fires.py`)",
+            "",
+            *header_lines(env, f"{args.rounds} interleaved rounds of {args.fires} fires."),
+            "",
+            markdown_table(headers, rows, "lrrr"),
+        ]
+    )
+    publish(path, DOCS, MARKER, None if args.no_docs else section)
+    return 0
+
+
+if __name__ == "__main__":
+    entry_point(main, "beat_fires")

@@ -1,0 +1,43 @@
+"""Passwords out of anything air prints: URL user-info (with or without a scheme) and
+`password=` query parameters become `***`. Every printer and log line uses this one function."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+MASK = "***"
+_TOKEN = re.compile(r"[^\s'\"]+")
+# user-info before the last '@' of a token: [scheme://]user:password
+_USERINFO = re.compile(r"^(?P<prefix>(?:[A-Za-z][A-Za-z0-9+.-]*://)?[^:/@]*):(?P<password>.+)$")
+_TEMPLATE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+_QUERY = re.compile(r"(?i)((?:^|[?&;])(?:password|passwd|pass)=)[^&;#]*")
+
+
+def redact(text: str) -> str:
+    """`text` with every password in a URL (or URL-like `user:password@host`) masked."""
+    return _TOKEN.sub(_redact_token, text) if ("@" in text or "=" in text) else text
+
+
+def redact_data(value: Any) -> Any:
+    """A JSON-like document with `redact` applied to every string in it."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: redact_data(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_data(item) for item in value]
+    return value
+
+
+def _redact_token(match: re.Match[str]) -> str:
+    token = _QUERY.sub(rf"\1{MASK}", match.group(0))
+    at = token.rfind("@")
+    if at <= 0:
+        return token
+    userinfo = _USERINFO.match(token[:at])
+    password = userinfo.group("password") if userinfo is not None else MASK
+    if password == MASK or _TEMPLATE.fullmatch(password):  # a `${VAR}` reference is no secret
+        return token
+    assert userinfo is not None
+    return f"{userinfo.group('prefix')}:{MASK}{token[at:]}"
