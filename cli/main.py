@@ -33,6 +33,9 @@ COMMANDS = {
     "up": "cli.up:up",
     "dead": "cli.dead:dead",
     "seed-demo": "cli.demo:seed_demo",
+    "exporter": "cli.exporter:exporter",
+    "monitor": "cli.monitor:monitor",
+    "flower": "cli.flower:flower",
 }
 
 

@@ -37,6 +37,8 @@ class QueuePlan:
     name: str
     priority: int  # air scale
     broker_priority: int  # what goes on the wire (Redis: 0 is the most urgent)
+    slo_max_wait: float | None = None  # seconds the oldest waiting message may wait
+    slo_max_depth: int | None = None  # messages that may wait
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
