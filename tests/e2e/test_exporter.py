@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import signal
+import socket
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -151,3 +153,42 @@ def test_alert_rules_and_dashboard_read_only_metrics_the_exporter_serves(
     for expr in [*alerts.values(), *panels]:
         assert metric_names(expr), f"{expr!r} reads no air metric"
         assert metric_names(expr) <= served, f"{expr!r} reads a metric the exporter lacks"
+
+
+def test_air_exporter_serves_until_sigterm(platform: Platform) -> None:
+    port = free_port()
+    process = platform.air("exporter", "--port", str(port), log_name="exporter")
+    wait_until(lambda: _answers(port), 30, message="air exporter to listen")
+    samples = scrape(port)
+    assert value(samples, "air_pool_workers", pool="default") == 0
+    assert value(samples, "air_queue_depth", queue="default") == 0
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(15) == 0
+
+
+def test_air_exporter_with_the_broker_down_exits_3(platform: Platform) -> None:
+    platform.write(queues_config(f"redis://127.0.0.1:{free_port()}/0"))
+    result = platform.run_air("exporter", "--port", str(free_port()))
+    assert result.returncode == 3
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith("error: the broker at redis://127.0.0.1:")
+    assert "Traceback" not in result.stderr
+
+
+def test_air_exporter_on_a_port_in_use_exits_2(platform: Platform) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = platform.run_air("exporter", "--port", str(port))
+    assert result.returncode == 2
+    assert f"error: cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _answers(port: int) -> bool:
+    try:
+        scrape(port)
+    except OSError:
+        return False
+    return True
