@@ -192,3 +192,31 @@ def _answers(port: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def test_the_event_stream_comes_back_after_a_broker_restart(crashable_platform: Platform) -> None:
+    platform, broker = crashable_platform, crashable_platform.broker
+    assert broker is not None
+    plan, _ = load_plan(platform.config_dir)
+    from runtime.celeryapp.app import create_app
+
+    app = create_app(plan)
+    platform.apps.append(app)
+    server = Exporter(app, plan, "127.0.0.1", free_port()).start()
+    try:
+        platform.start_pool("default")
+        wait_until(lambda: value(scrape(server.port), "air_pool_workers", pool="default") == 1,
+                   20, message="the worker's heartbeat")
+        broker.kill()
+        broker.start()
+        result = platform.app().send_task("sample.echo", args=["after"])
+        assert result.get(timeout=60)["value"] == "after"
+        wait_until(
+            lambda: value(scrape(server.port), "air_tasks_total", task="sample.echo",
+                          state="succeeded") == 1,
+            30,
+            interval=0.3,
+            message="the task after the restart to be counted",
+        )
+    finally:
+        server.stop()
