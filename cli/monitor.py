@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+from types import FrameType
+
 import click
 import redis
 
@@ -27,8 +30,16 @@ def monitor(options: CliOptions) -> None:
     ping_broker(url)
     app = celery_app(plan)
     client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+    # SIGTERM ends it like Ctrl-C does, through the code that restores the terminal.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         Monitor(app, plan, client, f"air monitor   broker {redact(url)}").run()
     finally:
+        signal.signal(signal.SIGTERM, previous)
         client.close()
         app.close()
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    del signum, frame
+    raise KeyboardInterrupt

@@ -59,15 +59,27 @@ def row(screen: str, first: str) -> list[str]:
     return []
 
 
-def test_monitor_shows_queues_and_pools_and_quits_on_q(
-    platform: Platform, terminal: Terminal
-) -> None:
-    platform.start_pool("default")
+def start_monitor(platform: Platform, terminal: Terminal) -> None:
     env = " ".join(f"{k}={shlex.quote(v)}" for k, v in platform.env().items()
                    if k in ("AIR_CONFIG_DIR", "PYTHONPATH", "PATH"))
     # After the monitor: its exit status, then the terminal's mode, for the test to read.
     terminal.start(f"cd {shlex.quote(str(REPO))} && env {env} TERM=xterm-256color {AIR} monitor;"
                    f" echo monitor-exit=$?; stty -a; sleep 60")
+
+
+def after_exit(terminal: Terminal) -> str:
+    screen: str = wait_until(lambda: "monitor-exit=" in (s := terminal.screen()) and s, 15,
+                             message="the monitor to exit")
+    modes = screen.split()
+    assert "icanon" in modes and "echo" in modes, "the terminal was left in cbreak mode"
+    return screen
+
+
+def test_monitor_shows_queues_and_pools_and_quits_on_q(
+    platform: Platform, terminal: Terminal
+) -> None:
+    platform.start_pool("default")
+    start_monitor(platform, terminal)
     wait_until(lambda: row(terminal.screen(), "default"), 30, message="the monitor to draw")
     app = platform.app()
     for n in range(20):
@@ -90,8 +102,13 @@ def test_monitor_shows_queues_and_pools_and_quits_on_q(
 
     wait_until(numbers, 30, interval=0.3, message="tasks/s, wait and the pool to show")
     terminal.keys("q")
-    screen = wait_until(lambda: "monitor-exit=" in (s := terminal.screen()) and s, 15,
-                        message="the monitor to exit")
-    assert "monitor-exit=0" in screen
-    modes = screen.split()
-    assert "icanon" in modes and "echo" in modes, "the terminal was left in cbreak mode"
+    assert "monitor-exit=0" in after_exit(terminal)
+
+
+def test_monitor_stopped_with_ctrl_c_restores_the_terminal(
+    platform: Platform, terminal: Terminal
+) -> None:
+    start_monitor(platform, terminal)
+    wait_until(lambda: row(terminal.screen(), "default"), 30, message="the monitor to draw")
+    terminal.keys("C-c")
+    assert "monitor-exit=130" in after_exit(terminal)
