@@ -210,13 +210,17 @@ def test_the_event_stream_comes_back_after_a_broker_restart(crashable_platform: 
         broker.kill()
         broker.start()
         result = platform.app().send_task("sample.echo", args=["after"])
-        assert result.get(timeout=60)["value"] == "after"
-        wait_until(
-            lambda: value(scrape(server.port), "air_tasks_total", task="sample.echo",
-                          state="succeeded") == 1,
-            30,
-            interval=0.3,
-            message="the task after the restart to be counted",
-        )
+        assert result.get(timeout=60)["value"] == "after"  # the worker is back
+        sender = platform.app()
+
+        def counted() -> bool:
+            # Events published while the exporter was still reconnecting are gone (pub/sub
+            # keeps nothing): send until one lands after it has subscribed again.
+            sender.send_task("sample.echo", args=["again"])
+            found = value(scrape(server.port), "air_tasks_total", task="sample.echo",
+                          state="succeeded")
+            return bool(found)
+
+        wait_until(counted, 30, interval=1.0, message="tasks after the restart to be counted")
     finally:
         server.stop()
