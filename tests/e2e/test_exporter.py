@@ -75,6 +75,9 @@ def test_exporter_reports_pools_tasks_queues_dead_letters_and_beat(
 ) -> None:
     platform.start_pool("default")
     platform.air("beat", log_name="beat")
+    # The worker's heartbeat seen means the exporter listens to events: send only then.
+    wait_until(lambda: value(scrape(exporter.port), "air_pool_workers", pool="default") == 1,
+               30, message="the exporter to see the worker")
     app = platform.app()
     for n in range(3):
         app.send_task("sample.echo", args=[n])

@@ -80,7 +80,15 @@ def test_monitor_shows_queues_and_pools_and_quits_on_q(
 ) -> None:
     platform.start_pool("default")
     start_monitor(platform, terminal)
-    wait_until(lambda: row(terminal.screen(), "default"), 30, message="the monitor to draw")
+
+    def pool_row(screen: str) -> list[str]:
+        # The pools table repeats the queue name "default": its row is the last one.
+        lines = [line for line in screen.splitlines() if row(line, "default")]
+        return row(lines[-1], "default") if lines else []
+
+    # The worker's heartbeat on screen means the monitor listens to events: send only then.
+    wait_until(lambda: pool_row(terminal.screen())[1:2] == ["1"], 30,
+               message="the monitor to see the worker")
     app = platform.app()
     for n in range(20):
         app.send_task("sample.echo", args=[n])
@@ -89,11 +97,8 @@ def test_monitor_shows_queues_and_pools_and_quits_on_q(
 
     def numbers() -> bool:
         screen = terminal.screen()
-        # Queue rows: queue waiting oldest running tasks/s failed p50 p99. The pools table
-        # repeats the name "default": its row is the last line that starts with it.
-        queue, bulk = row(screen, "default"), row(screen, "bulk")
-        lines = [line for line in screen.splitlines() if row(line, "default")]
-        pool = row(lines[-1], "default") if lines else []
+        # Queue rows: queue waiting oldest running tasks/s failed p50 p99.
+        queue, bulk, pool = row(screen, "default"), row(screen, "bulk"), pool_row(screen)
         return bool(
             queue and float(queue[4]) > 0 and queue[6] != "-"
             and bulk and bulk[1] == "4"
