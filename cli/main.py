@@ -41,6 +41,9 @@ COMMANDS = {
     "seed-demo": "cli.demo:seed_demo",
     "plan": "cli.plan:plan",
     "explain": "cli.explain:explain",
+    "exporter": "cli.exporter:exporter",
+    "monitor": "cli.monitor:monitor",
+    "flower": "cli.flower:flower",
 }
 
 

@@ -25,6 +25,7 @@ Examples:
   air up                              every pool and beat; Ctrl-C stops them all
   air up --pools default,ai-tasks     only these pools (and beat)
   air up --no-beat --grace 60         running tasks get a minute to finish on Ctrl-C
+  air up --flower                     and Flower on http://127.0.0.1:5555/
 
 \b
 Ctrl-C or SIGTERM is a warm shutdown: workers take no new task and their running tasks
@@ -40,6 +41,11 @@ STATE_DIR = Path(".air")
 @config_option
 @click.option("--pools", "only", metavar="A,B", help="Run only these pools (default: all).")
 @click.option("--no-beat", is_flag=True, help="Do not run the beat scheduler.")
+@click.option("--flower", "with_flower", is_flag=True, help="Also run Flower (see `air flower`).")
+@click.option(
+    "--flower-port", type=click.IntRange(1, 65535), default=5555, show_default=True,
+    help="Flower's port on 127.0.0.1.",
+)
 @click.option(
     "--grace",
     type=click.FloatRange(min=0),
@@ -55,7 +61,15 @@ STATE_DIR = Path(".air")
     help="Log level of every pool and beat (`air run` alone defaults to WARNING).",
 )
 @pass_options
-def up(options: CliOptions, only: str | None, no_beat: bool, grace: float, loglevel: str) -> None:
+def up(
+    options: CliOptions,
+    only: str | None,
+    no_beat: bool,
+    with_flower: bool,
+    flower_port: int,
+    grace: float,
+    loglevel: str,
+) -> None:
     """Run every pool and beat as child processes, with an embedded Redis if needed."""
     # Children write to a pipe; a person watching a terminal still wants readable lines, a log
     # collector JSON only: then every line `air up` prints, its own or a child's, is JSON.
@@ -82,6 +96,9 @@ def up(options: CliOptions, only: str | None, no_beat: bool, grace: float, logle
     children = [Child(name=n, argv=[*air, "run", n, *level], env=env) for n in names]
     if not no_beat:
         children.append(Child(name="beat", argv=[*air, "beat", *level], env=env))
+    if with_flower:
+        flower = [*air, "flower", "--port", str(flower_port)]
+        children.append(Child(name="flower", argv=flower, env=env))
     supervisor = Supervisor(children, grace=grace, color=options.color, json_lines=json_lines)
     previous = {
         sig: signal.signal(sig, _stopper(supervisor)) for sig in (signal.SIGINT, signal.SIGTERM)

@@ -18,6 +18,8 @@ from runtime.broker.redis_values import text
 
 INDEX = "air:dead"  # sorted set: task id -> time of failure
 ENTRY = "air:dead:{}"  # JSON document per task id
+# hash: task name -> letters held, so a count never reads them; outside air:dead:, the entries
+BY_TASK = "air:dead_by_task"
 LIMIT = 100_000  # oldest entries beyond this are trimmed, so a failure storm cannot fill Redis
 
 REASONS = ("failed", "timeout", "worker-lost", "expired", "unknown-task", "rejected")
@@ -67,12 +69,42 @@ class DeadLetterStore:
             pipe.zadd(INDEX, {letter.id: letter.failed_at})
             pipe.zrange(INDEX, 0, -LIMIT - 1)
             pipe.zremrangebyrank(INDEX, 0, -LIMIT - 1)
-            trimmed = pipe.execute()[2]
+            _, added, trimmed, _ = pipe.execute()
+        if added:  # a replaced entry is the same task again: already counted
+            self.client.hincrby(BY_TASK, letter.task, 1)
         if trimmed:  # the documents of the trimmed entries go too, or they would pile up
-            self.client.delete(*(ENTRY.format(text(i)) for i in trimmed))
+            self._delete_entries([text(i) for i in trimmed])
 
     def count(self) -> int:
         return int(self.client.zcard(INDEX))
+
+    def count_by_task(self) -> dict[str, int]:
+        """Letters held per task name, from the counter hash: no letter is read. A store
+        written before the counter existed is counted once, by one pass over it."""
+        counts = {text(k): int(v) for k, v in self.client.hgetall(BY_TASK).items()}
+        if not counts and self.count():
+            for letter in self._iter_newest():
+                counts[letter.task] = counts.get(letter.task, 0) + 1
+            self.client.hset(BY_TASK, mapping=counts)  # type: ignore[arg-type]
+        return counts
+
+    def _delete_entries(self, ids: list[str]) -> int:
+        """Delete these entries' documents and index members, and uncount them; returns how
+        many documents existed. Reading a document before deleting it tells whose count drops."""
+        if not ids:
+            return 0
+        keys = [ENTRY.format(i) for i in ids]
+        with self.client.pipeline() as pipe:  # MULTI: one caller alone deletes each document
+            pipe.mget(keys)
+            pipe.delete(*keys)
+            pipe.zrem(INDEX, *ids)
+            raws, deleted, _ = pipe.execute()
+        for raw in raws:
+            if raw is not None:
+                task = DeadLetter.from_json(raw).task
+                if self.client.hincrby(BY_TASK, task, -1) <= 0:  # no task's zero is kept
+                    self.client.hdel(BY_TASK, task)
+        return int(deleted)
 
     def get(self, task_id: str) -> DeadLetter | None:
         raw = self.client.get(ENTRY.format(task_id))
@@ -103,11 +135,7 @@ class DeadLetterStore:
             start += batch
 
     def remove(self, task_id: str) -> bool:
-        with self.client.pipeline() as pipe:
-            pipe.delete(ENTRY.format(task_id))
-            pipe.zrem(INDEX, task_id)
-            deleted, _ = pipe.execute()
-        return bool(deleted)
+        return bool(self._delete_entries([task_id]))
 
     def prune(self, older_than: timedelta, *, now: float | None = None, batch: int = 500) -> int:
         """Remove the letters that failed more than `older_than` before `now`; returns how many.
@@ -117,10 +145,7 @@ class DeadLetterStore:
         cutoff = (time.time() if now is None else now) - older_than.total_seconds()
         removed = 0
         while ids := self.client.zrangebyscore(INDEX, "-inf", f"({cutoff}", start=0, num=batch):
-            with self.client.pipeline() as pipe:
-                pipe.delete(*(ENTRY.format(text(i)) for i in ids))
-                pipe.zrem(INDEX, *ids)
-                removed += int(pipe.execute()[1])
+            removed += self._delete_entries([text(i) for i in ids])
         return removed
 
     def purge(self, task: str | None = None) -> int:

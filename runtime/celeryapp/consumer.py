@@ -16,10 +16,19 @@ from typing import Any
 
 from celery.worker.consumer import Consumer
 
+from runtime.celeryapp import heart
+
 EVENT_FLUSH_INTERVAL = 0.1  # seconds
 
 
 class AirConsumer(Consumer):  # type: ignore[misc]
+    class Blueprint(Consumer.Blueprint):  # type: ignore[misc]
+        # Heartbeats that carry the pool's process count (runtime/celeryapp/heart.py).
+        default_steps = [
+            "runtime.celeryapp.heart:AirHeart" if step == heart.STEP else step
+            for step in Consumer.Blueprint.default_steps
+        ]
+
     # When the pending flush is due (monotonic seconds), or None when none is pending. A flush
     # long overdue was dropped with the timer (a broker reconnect clears it): schedule anew.
     _event_flush_due: float | None = None

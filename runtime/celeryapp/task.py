@@ -44,6 +44,8 @@ class AirTask(Task):  # type: ignore[misc]
     of time once will usually run out again.
     """
 
+    # Task events that name the queue and the send-to-start wait (runtime/celeryapp/request.py).
+    Request = "runtime.celeryapp.request:AirRequest"
     _retry_on: tuple[type[BaseException], ...] | None = None
 
     @property

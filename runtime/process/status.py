@@ -104,12 +104,12 @@ def fires(plan: Plan, snap: Snapshot) -> list[Fire]:
 
 
 def next_fire(entry: ScheduleEntry, last: datetime | None, now: datetime) -> datetime | None:
+    """What beat sends next (runtime/celeryapp/beat.py): the next fire after now (`every`
+    fires fall on multiples of the interval), plus that fire's jitter."""
     if not entry.enabled:
         return None
-    if entry.every is not None:
-        # An interval runs from the last send; never sent yet, beat sends one interval after it
-        # starts, which is at the latest now.
-        step = timedelta(seconds=entry.every)
-        return max(last + step, now) if last is not None else now + step
-    assert entry.cron is not None
-    return cron.next_fires(entry.cron, entry.timezone, now, 1)[0]
+    try:
+        fire = cron.next_fire(entry.cron, entry.every, entry.timezone, now)
+    except (ValueError, OverflowError):
+        return None
+    return fire + timedelta(seconds=cron.jitter_delay(entry.name, fire, entry.jitter))

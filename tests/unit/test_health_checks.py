@@ -124,7 +124,8 @@ def test_next_fire(plan: Plan) -> None:
     hourly, nightly = plan.beat["hourly"], plan.beat["nightly"]
     assert next_fire(hourly, None, now) == datetime(2027, 1, 15, 13, 0, tzinfo=UTC)
     last = datetime(2027, 1, 15, 11, 30, tzinfo=UTC)
-    assert next_fire(hourly, last, now) == datetime(2027, 1, 15, 12, 30, tzinfo=UTC)
+    # `every` fires fall on whole multiples of the interval, whenever the last one was sent
+    assert next_fire(hourly, last, now) == datetime(2027, 1, 15, 13, 0, tzinfo=UTC)
     assert next_fire(nightly, last, now) == datetime(2027, 1, 16, 3, 0, tzinfo=UTC)
 
 
