@@ -12,7 +12,8 @@ import click
 
 from cli.common import echo_table, pick, plan_or_fail, redact
 from cli.options import CliOptions, config_option, pass_options
-from runtime.compiler.plan import Plan
+from cli.processes import pool_children
+from runtime.compiler.plan import Plan, WorkerPlan
 from runtime.config.errors import BrokerUnreachable
 from runtime.process import embedded
 from runtime.process.supervisor import Child, Supervisor
@@ -61,7 +62,8 @@ def up(options: CliOptions, only: str | None, no_beat: bool, grace: float, logle
     # Each child is `air run POOL` / `air beat`: the same path an operator runs by hand.
     air = [sys.executable, "-m", "cli.main"]
     level = ["--loglevel", loglevel.upper()]
-    children = [Child(name=n, argv=[*air, "run", n, *level], env=env) for n in names]
+    # A pool of several processes is one child per process, so each is restarted on its own.
+    children = [c for n in names for c in pool_children(plan.workers[n], env, level)]
     if not no_beat:
         children.append(Child(name="beat", argv=[*air, "beat", *level], env=env))
     supervisor = Supervisor(children, grace=grace, color=options.color)
@@ -129,12 +131,18 @@ def _ensure_broker(plan: Plan) -> list[embedded.RedisServer]:
 def _print_table(plan: Plan, children: list[Child]) -> None:
     rows = []
     for child in children:
-        worker = plan.workers.get(child.name)
+        worker = plan.workers.get(child.name) or next(
+            (w for w in plan.workers.values() if child.name.startswith(f"{w.pool}.")), None
+        )
         if worker is None:
             rows.append([child.name, "-", "-", str(child.pid)])
         else:
             rows.append(
-                [child.name, ",".join(worker.queues), str(worker.concurrency), str(child.pid)]
+                [child.name, ",".join(worker.queues), str(_slots(worker)), str(child.pid)]
             )
     echo_table(rows, ["POOL", "QUEUES", "CONCURRENCY", "PID"])
     click.echo(f"broker {redact(plan.celery['broker_url'])}; Ctrl-C stops everything")
+
+
+def _slots(worker: WorkerPlan) -> int:
+    return worker.concurrency // worker.processes

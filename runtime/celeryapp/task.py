@@ -9,6 +9,7 @@ from typing import Any
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 
+from runtime.celeryapp import solo
 from runtime.compiler.plan import RetryPlan, TaskPlan
 from runtime.config import backoff
 
@@ -59,7 +60,8 @@ class AirTask(Task):  # type: ignore[misc]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:
-            return super().__call__(*args, **kwargs)
+            with solo.time_limits(*self._limits()):
+                return super().__call__(*args, **kwargs)
         except Exception as exc:
             policy = self.policy
             if (
@@ -74,6 +76,11 @@ class AirTask(Task):  # type: ignore[misc]
                 raise
             delay = retry_delay(policy.retry, self.request.retries)
             raise self.retry(exc=exc, countdown=delay, max_retries=policy.retry.max) from exc
+
+    def _limits(self) -> tuple[float | None, float | None]:
+        """(soft, hard) seconds: those sent with the task, else the task's own."""
+        hard, soft = getattr(self.request, "timelimit", None) or (None, None)
+        return soft or self.soft_time_limit, hard or self.time_limit
 
     def progress(self, done: int, total: int, **info: Any) -> None:
         """Report progress as the PROGRESS state, which `air send --wait` shows as a bar."""

@@ -11,12 +11,12 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from runtime.compiler.plan import Plan, QueuePlan, RetryPlan, ScheduleEntry, TaskPlan, WorkerPlan
-from runtime.config.model import Config, Pool, Schedule, Task
+from runtime.compiler import workers
+from runtime.compiler.plan import Plan, QueuePlan, RetryPlan, ScheduleEntry, TaskPlan
+from runtime.compiler.workers import APP, flags, worker_plan
+from runtime.config.model import Config, Schedule, Task
 from runtime.config.units import redis_priority
 from runtime.config.validate import InvalidConfig, Validation, validate
-
-APP = "runtime.celeryapp.app"  # the module `celery -A` loads; it builds the app from this same plan
 
 # kombu's Redis transport keeps one list per priority step; its default [0, 3, 6, 9] folds
 # ten priorities into four buckets. Ten steps keep every air priority distinct.
@@ -34,7 +34,12 @@ NOTES = (
     "across all of them: message priority beats queue order on Redis; order only breaks ties.",
     "Rate limits are enforced per worker node (Celery's rule): two nodes of a pool allow twice "
     "the rate.",
-    "Time limits are enforced by the prefork pool only.",
+    "Processes: a pool runs one worker process per core unless it sets `processes`, each with "
+    "its own broker connection, sharing `concurrency` evenly; a process with one slot runs its "
+    "task itself (solo pool), which enforces time limits with SIGALRM in the task "
+    "(runtime/celeryapp/solo.py). A killed solo process's task comes back after the visibility "
+    "timeout; a prefork child's comes back at once, counted against its retries.",
+    "Time limits are enforced by the prefork and solo pools, not by threads.",
     "Worker start-up: mingle and gossip are off (--without-mingle --without-gossip). They add "
     "about a second to every start and serve worker-to-worker state sync that air does not use; "
     "heartbeats stay on because monitoring needs them.",
@@ -46,6 +51,9 @@ NOTES = (
     "Monitoring: task events are on for every pool unless it sets task_events: false; they are "
     "published in batches, at most 0.1 s late (runtime/celeryapp/consumer.py). Workers log at "
     "WARNING unless started with --loglevel (air up uses INFO).",
+    "Delivery: one Lua script per fetch pops the most urgent message, records it as "
+    "unacknowledged and removes the entries of the messages acknowledged since the last fetch; "
+    "an acknowledgement waits at most 0.1 s for it (runtime/broker/fetch.py).",
     "Redis: one client object per broker channel (runtime/broker/transport.py); each result is "
     "stored in one atomic round trip that never overwrites a SUCCESS "
     "(runtime/broker/result_backend.py).",
@@ -56,7 +64,9 @@ def seconds(delta: timedelta | None) -> float | None:
     return None if delta is None else delta.total_seconds()
 
 
-def compile_plan(config: Config) -> Plan:
+def compile_plan(config: Config, cores: int | None = None) -> Plan:
+    """`cores` (default: this machine's) sets how many processes a pool runs by default."""
+    cores = cores or workers.machine_cores()
     queue_priority = {q.name: q.priority for q in config.queues.values()}
     tasks = {t.name: _task(t, queue_priority) for t in config.tasks.values()}
     default_priority = queue_priority[config.default_queue]
@@ -70,10 +80,10 @@ def compile_plan(config: Config) -> Plan:
             for q in sorted(config.queues.values(), key=lambda q: -q.priority)
         ),
         tasks=tasks,
-        workers={p.name: _worker(p, queue_priority) for p in config.pools.values()},
+        workers={p.name: worker_plan(p, queue_priority, cores) for p in config.pools.values()},
         beat={s.name: _schedule(s, tasks, visibility) for s in config.schedules.values()},
         beat_options=dict(BEAT_OPTIONS),
-        beat_argv=("celery", "-A", APP, "beat", *_flags(BEAT_OPTIONS, _BEAT_FLAGS)),
+        beat_argv=("celery", "-A", APP, "beat", *flags(BEAT_OPTIONS, _BEAT_FLAGS)),
         notes=NOTES,
         result_backend_class=_result_backend_class(config.broker.result_backend),
     )
@@ -200,74 +210,6 @@ def _annotation(task: TaskPlan) -> dict[str, object]:
     }
     annotation.update({k: v for k, v in optional.items() if v is not None})
     return annotation
-
-
-# Worker keyword -> `celery worker` flag; the argv shown to users is derived from the same options
-# that `air run` passes to celery.apps.worker.Worker, so the two cannot drift apart.
-_WORKER_FLAGS = {
-    "hostname": "--hostname",
-    "queues": "--queues",
-    "pool": "--pool",
-    "concurrency": "--concurrency",
-    "autoscale": "--autoscale",
-    "prefetch_multiplier": "--prefetch-multiplier",
-    "optimization": "-O",
-    "max_tasks_per_child": "--max-tasks-per-child",
-    "max_memory_per_child": "--max-memory-per-child",
-    "loglevel": "--loglevel",
-    "task_events": "--task-events",
-    "without_mingle": "--without-mingle",
-    "without_gossip": "--without-gossip",
-}
-
-
-def _worker(pool: Pool, queue_priority: dict[str, int]) -> WorkerPlan:
-    queues = tuple(sorted(pool.queues, key=lambda q: -queue_priority.get(q, 0)))
-    options: dict[str, object] = {
-        "hostname": f"{pool.name}@%h",
-        "queues": list(queues),
-        "pool": pool.pool,
-        "prefetch_multiplier": pool.prefetch_multiplier,
-        # fair: hand a task only to an idle child, so an urgent task is never queued behind a
-        # long one in a busy child's pipe.
-        "optimization": "fair",
-        "task_events": pool.task_events,
-        "without_mingle": True,
-        "without_gossip": True,
-        # Celery's default level: a line per task at INFO costs throughput and floods production
-        # logs; task events carry that record. `air up` and `air run --loglevel INFO` show it.
-        "loglevel": "WARNING",
-    }
-    if pool.autoscale:
-        options["autoscale"] = [pool.autoscale.max, pool.autoscale.min]
-    else:
-        options["concurrency"] = pool.concurrency
-    if pool.max_tasks_per_child:
-        options["max_tasks_per_child"] = pool.max_tasks_per_child
-    if pool.max_memory_per_child:
-        options["max_memory_per_child"] = pool.max_memory_per_child
-    concurrency = pool.autoscale.max if pool.autoscale else pool.concurrency
-    return WorkerPlan(
-        pool=pool.name,
-        queues=queues,
-        concurrency=concurrency,
-        options=options,
-        argv=("celery", "-A", APP, "worker", *_flags(options, _WORKER_FLAGS)),
-    )
-
-
-def _flags(options: dict[str, object], flags: dict[str, str]) -> list[str]:
-    argv: list[str] = []
-    for key, value in options.items():
-        if value is False:
-            continue
-        if value is True:
-            argv.append(flags[key])
-        elif isinstance(value, list):
-            argv += [flags[key], ",".join(str(v) for v in value)]
-        else:
-            argv += [flags[key], str(value)]
-    return argv
 
 
 def _schedule(schedule: Schedule, tasks: dict[str, TaskPlan], visibility: float) -> ScheduleEntry:

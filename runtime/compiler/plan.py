@@ -43,9 +43,11 @@ class QueuePlan:
 class WorkerPlan:
     pool: str
     queues: tuple[str, ...]  # most urgent first
-    concurrency: int
-    options: dict[str, Any]  # celery.apps.worker.Worker keyword arguments
-    argv: tuple[str, ...]  # the same worker as a `celery` command line
+    concurrency: int  # task slots over all processes
+    processes: int  # worker processes, each with `concurrency / processes` slots
+    hostnames: tuple[str, ...]  # one node name per process ('%h': this host)
+    options: dict[str, Any]  # one process's celery.apps.worker.Worker keyword arguments
+    argv: tuple[str, ...]  # the same process as a `celery` command line
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

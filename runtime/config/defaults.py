@@ -27,7 +27,10 @@ POOL: dict[str, Any] = {
     # One message reserved per process: a backlog of low-priority work never sits in a worker's
     # buffer in front of urgent work that arrives later.
     "prefetch_multiplier": 1,
-    "pool": "prefork",
+    # None: solo when a process has one slot, else prefork (runtime/compiler/workers.py).
+    "pool": None,
+    # None: one process per core, at most `concurrency` (runtime/compiler/workers.py).
+    "processes": None,
     "autoscale": None,
     "task_events": True,
 }

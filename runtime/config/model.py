@@ -100,7 +100,8 @@ class Pool:
     max_tasks_per_child: int | None
     max_memory_per_child: int | None  # KiB
     prefetch_multiplier: int
-    pool: str  # prefork | threads | solo
+    pool: str | None  # prefork | threads | solo; None: chosen by the compiler
+    processes: int | None  # None: one per core, chosen by the compiler
     autoscale: Autoscale | None
     task_events: bool
     origin: Origin = field(compare=False, repr=False)
@@ -230,6 +231,7 @@ def _pool(name: str, data: dict[str, Any], origin: Origin) -> Pool:
         max_memory_per_child=memory_kib,
         prefetch_multiplier=_value(data, "prefetch_multiplier", int, d["prefetch_multiplier"]),
         pool=_value(data, "pool", str, d["pool"]),
+        processes=_value(data, "processes", int, d["processes"]),
         task_events=_value(data, "task_events", bool, d["task_events"]),
         autoscale=Autoscale(
             min=_value(autoscale, "min", int, 0), max=_value(autoscale, "max", int, 1)
