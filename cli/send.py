@@ -65,7 +65,13 @@ def send(
     ping_broker(plan.celery["broker_url"])
     app = celery_app(plan)
     result = app.send_task(
-        policy.name, args=args, kwargs=kwargs, countdown=countdown, expires=policy.expires
+        policy.name,
+        args=args,
+        kwargs=kwargs,
+        countdown=countdown,
+        expires=policy.expires,
+        # Waiting asks for the result; otherwise the task's `result` policy decides.
+        ignore_result=False if wait else None,
     )
     queue, priority = plan.route(policy.name)
     click.echo(f"sent {policy.name}[{result.id}] to {queue} (priority {priority})", err=True)

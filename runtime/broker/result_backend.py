@@ -7,6 +7,8 @@ with a window between the read and the write in which another copy of the task c
 result. Here one Lua script does the check and the write on the server: one round trip, no
 window. The rule is the same as Celery's: a stored SUCCESS is never overwritten.
 
+Sending subscribes to nothing: see on_task_call.
+
 The script reads the stored status with Redis's built-in cjson, which air's JSON-only result
 serializer makes possible (runtime/compiler/compile.py); a value it cannot decode is overwritten, as
 Celery would overwrite any state but SUCCESS.
@@ -49,6 +51,12 @@ class RedisResultBackend(RedisBackend):  # type: ignore[misc]
             url = app.conf.result_backend
         super().__init__(*args, url=url, **kwargs)
         self._store_script: Any = None
+
+    def on_task_call(self, producer: Any, task_id: str) -> None:
+        """Celery subscribes to every sent task's result channel here, in case someone waits:
+        two commands per send (SUBSCRIBE, and UNSUBSCRIBE later) for results mostly never read.
+        Waiting subscribes anyway (AsyncResult.get) and then reads the stored result, so a
+        result published before that is not missed."""
 
     def _store_result(
         self,

@@ -7,6 +7,7 @@ import importlib
 from typing import Any
 
 from celery import Task
+from celery.app.task import get_actual_ignore_result
 from celery.exceptions import SoftTimeLimitExceeded
 
 from runtime.celeryapp import solo
@@ -83,6 +84,8 @@ class AirTask(Task):  # type: ignore[misc]
         return soft or self.soft_time_limit, hard or self.time_limit
 
     def progress(self, done: int, total: int, **info: Any) -> None:
-        """Report progress as the PROGRESS state, which `air send --wait` shows as a bar."""
-        if self.request.id and not self.request.called_directly:
+        """Report progress as the PROGRESS state, which `air send --wait` shows as a bar; only
+        when the sender asked for the result, as `air send --wait` does."""
+        asked = not get_actual_ignore_result(self, self.request)
+        if self.request.id and not self.request.called_directly and asked:
             self.update_state(state="PROGRESS", meta={"done": done, "total": total, **info})

@@ -54,6 +54,9 @@ NOTES = (
     "Delivery: one Lua script per fetch pops the most urgent message, records it as "
     "unacknowledged and removes the entries of the messages acknowledged since the last fetch; "
     "an acknowledgement waits at most 0.1 s for it (runtime/broker/fetch.py).",
+    "Results: a task with `result: on_request` (the default) stores its result only when the "
+    "sender asks (`air send --wait`, apply_async(ignore_result=False)); a send subscribes to "
+    "no result channel until someone waits for the result.",
     "Redis: one client object per broker channel (runtime/broker/transport.py); each result is "
     "stored in one atomic round trip that never overwrites a SUCCESS "
     "(runtime/broker/result_backend.py).",
@@ -99,6 +102,7 @@ def _task(task: Task, queue_priority: dict[str, int]) -> TaskPlan:
         time_limit=seconds(task.time_limit.hard),
         rate_limit=str(task.rate_limit) if task.rate_limit else None,
         acks_late=task.acks_late,
+        result=task.result,
         expires=seconds(task.expires),
         dead_letter=task.dead_letter,
         retry=RetryPlan(
@@ -198,6 +202,8 @@ def _transport(url: str) -> dict[str, str]:
 def _annotation(task: TaskPlan) -> dict[str, object]:
     annotation: dict[str, object] = {
         "acks_late": task.acks_late,
+        # A sender that asks (ignore_result=False in the message) overrides this.
+        "ignore_result": task.result == "on_request",
         # Used by Celery when a worker process dies mid-task (task_retry_on_worker_lost).
         "max_retries": task.retry.max,
         "default_retry_delay": task.retry.initial,

@@ -27,6 +27,7 @@ class TaskPlan:
     time_limit: float | None
     rate_limit: str | None
     acks_late: bool
+    result: str  # on_request: stored only when the sender asks | always
     expires: float | None
     dead_letter: bool
     retry: RetryPlan

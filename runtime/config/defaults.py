@@ -38,6 +38,8 @@ POOL: dict[str, Any] = {
 TASK: dict[str, Any] = {
     "queue": "default",
     "acks_late": True,
+    # Stored only when the sender asks: most results (beat, air send) are never read.
+    "result": "on_request",
     "time_limit": None,
     "rate_limit": None,
     "expires": None,

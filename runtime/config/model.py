@@ -116,6 +116,7 @@ class Task:
     rate_limit: Rate | None
     retry: RetryPolicy
     acks_late: bool
+    result: str  # on_request | always
     expires: timedelta | None
     dead_letter: bool
     description: str
@@ -280,6 +281,7 @@ def _task(name: str, data: dict[str, Any], policy_defaults: dict[str, Any], root
             inherited.at("retry"),
         ),
         acks_late=_typed(pick("acks_late"), bool, defaults.TASK["acks_late"]),
+        result=_typed(pick("result"), str, defaults.TASK["result"]),
         expires=_duration({"expires": pick("expires")}, "expires", {}),
         dead_letter=_typed(pick("dead_letter"), bool, defaults.TASK["dead_letter"]),
         description=_value(data, "description", str, ""),

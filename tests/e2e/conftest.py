@@ -46,6 +46,7 @@ def queues_config(redis_url: str, **overrides: Any) -> dict[str, Any]:
             "queue": "default",
             "time_limit": {"soft": "20s", "hard": "30s"},
             "retry": {"max": 0},
+            "result": "always",  # tests read results; on_request: tests/e2e/test_results.py
         },
         "queues": {"urgent": {"priority": 10}, "default": {"priority": 5}, "bulk": {"priority": 1}},
         "pools": {
