@@ -34,9 +34,17 @@ def send_many(app: Celery, task: str, calls: Iterable[Any], **options: Any) -> l
     A batch is flushed when full and at the end; if sending fails part-way, the batches
     already flushed are queued and the rest is not (kombu raises BatchPublishError)."""
     ids: list[str] = []
-    with app.producer_or_acquire() as producer, producer.batch(max_size=BATCH):
-        for item in calls:
-            args, kwargs = as_call(item)
-            result = app.send_task(task, args=args, kwargs=kwargs, producer=producer, **options)
-            ids.append(result.id)
+    queue = app.amqp.router.route({}, task).get("queue")
+    with app.producer_or_acquire() as producer:
+        if queue is not None:
+            # Declared (its binding checked) once here; Celery would do it for every message,
+            # which costs a fifth of a send.
+            producer.maybe_declare(queue)
+        with producer.batch(max_size=BATCH):
+            for item in calls:
+                args, kwargs = as_call(item)
+                result = app.send_task(
+                    task, args=args, kwargs=kwargs, producer=producer, declare=[], **options
+                )
+                ids.append(result.id)
     return ids
