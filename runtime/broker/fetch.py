@@ -16,6 +16,7 @@ timeout: at-least-once, with up to ACK_DELAY of duplicates.
 
 from __future__ import annotations
 
+import threading
 from time import time
 from typing import Any
 
@@ -67,12 +68,15 @@ class QoS(kombu_redis.QoS):
             super().append(message, delivery_tag)  # type: ignore[no-untyped-call]
 
     def ack(self, delivery_tag: str) -> None:
-        self.pending.append(delivery_tag)
         virtual.QoS.ack(self, delivery_tag)  # type: ignore[no-untyped-call]
         loop = getattr(self.channel.connection, "air_loop", None)
-        if loop is None:  # no event loop (a plain kombu consumer): nothing would flush later
-            self.flush()
-        elif not self._flush_due:
+        if loop is None or threading.current_thread() is not threading.main_thread():
+            # No event loop (a plain kombu consumer), or a pool thread (the loop's timers are
+            # not thread-safe): acknowledge at once, as kombu does.
+            self._remove([delivery_tag])
+            return
+        self.pending.append(delivery_tag)
+        if not self._flush_due:
             self._flush_due = True
             loop.call_later(ACK_DELAY, self._flush_later)
 
@@ -94,13 +98,16 @@ class QoS(kombu_redis.QoS):
         if not tags:
             return
         try:
-            with self.channel.conn_or_acquire() as client:
-                pipe = client.pipeline(transaction=False)
-                pipe.zrem(self.unacked_index_key, *tags).hdel(self.unacked_key, *tags)
-                pipe.execute()
+            self._remove(tags)
         except Exception:
             self.give_back(tags)
             raise
+
+    def _remove(self, tags: list[str]) -> None:
+        with self.channel.conn_or_acquire() as client:
+            pipe = client.pipeline(transaction=False)
+            pipe.zrem(self.unacked_index_key, *tags).hdel(self.unacked_key, *tags)
+            pipe.execute()
 
 
 def fetch_args(channel: Any, keys: list[str], acks: list[str]) -> list[Any]:
