@@ -26,18 +26,22 @@ from kombu.transport import virtual
 ACK_DELAY = 0.1  # seconds an acknowledgement may wait for the next fetch
 
 # KEYS: the queue lists, most urgent first, then the unacked hash and the unacked index.
-# ARGV[1]: now (seconds), ARGV[2..]: delivery tags acknowledged since the last fetch.
-# Returns {list key, message} or nil when every list is empty. The stored entry is what kombu's
-# QoS.append stores: [message, exchange, routing_key] as JSON, the message kept verbatim.
+# ARGV[1]: now (seconds), ARGV[2]: one character per list, '1' to record what it delivers in
+# the unacked index, '0' for an at-most-once queue's; ARGV[3..]: delivery tags acknowledged
+# since the last fetch. Returns {list key, message} or nil when every list is empty. The stored
+# entry is what kombu's QoS.append stores: [message, exchange, routing_key] as JSON, the
+# message kept verbatim.
 FETCH = """
 local unacked, index = KEYS[#KEYS - 1], KEYS[#KEYS]
-if #ARGV > 1 then
-  redis.call('HDEL', unacked, unpack(ARGV, 2))
-  redis.call('ZREM', index, unpack(ARGV, 2))
+if #ARGV > 2 then
+  redis.call('HDEL', unacked, unpack(ARGV, 3))
+  redis.call('ZREM', index, unpack(ARGV, 3))
 end
 for i = 1, #KEYS - 2 do
   local item = redis.call('RPOP', KEYS[i])
-  if item then
+  if item and string.sub(ARGV[2], i, i) == '0' then
+    return {KEYS[i], item}
+  elseif item then
     local props = cjson.decode(item)['properties']
     local info = props['delivery_info']
     local tag = props['delivery_tag']
@@ -57,11 +61,15 @@ class QoS(kombu_redis.QoS):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
         self.recorded: set[str] = set()  # tags FETCH already put in the unacked index
+        self.unrecorded: set[str] = set()  # at-most-once tags: never in the unacked index
         self.pending: list[str] = []  # tags acknowledged, not yet removed from Redis
         self._flush_due = False
 
     def append(self, message: Any, delivery_tag: str) -> None:
-        if delivery_tag in self.recorded:
+        queue = (message.delivery_info or {}).get("routing_key")
+        if queue in self.channel.at_most_once_queues:
+            self.unrecorded.add(delivery_tag)  # fetched by a script or BRPOP: gone from Redis
+        if delivery_tag in self.recorded or delivery_tag in self.unrecorded:
             self.recorded.discard(delivery_tag)
             virtual.QoS.append(self, message, delivery_tag)  # type: ignore[no-untyped-call]
         else:
@@ -69,6 +77,9 @@ class QoS(kombu_redis.QoS):
 
     def ack(self, delivery_tag: str) -> None:
         virtual.QoS.ack(self, delivery_tag)  # type: ignore[no-untyped-call]
+        if delivery_tag in self.unrecorded:
+            self.unrecorded.discard(delivery_tag)
+            return
         loop = getattr(self.channel.connection, "air_loop", None)
         if loop is None or threading.current_thread() is not threading.main_thread():
             # No event loop (a plain kombu consumer), or a pool thread (the loop's timers are
@@ -110,7 +121,7 @@ class QoS(kombu_redis.QoS):
             pipe.execute()
 
 
-def fetch_args(channel: Any, keys: list[str], acks: list[str]) -> list[Any]:
+def fetch_args(channel: Any, keys: list[str], record: str, acks: list[str]) -> list[Any]:
     """The EVALSHA arguments after the script's SHA: key count, keys, then ARGV."""
     return [
         len(keys) + 2,
@@ -118,5 +129,6 @@ def fetch_args(channel: Any, keys: list[str], acks: list[str]) -> list[Any]:
         channel.unacked_key,
         channel.unacked_index_key,
         time(),
+        record,
         *acks,
     ]

@@ -46,6 +46,7 @@ from runtime.broker import fetch
 from runtime.config.errors import AirError
 
 KOMBU_TESTED = ("5.7",)  # major.minor versions the overrides here are tested with
+_readable: Any = kombu_redis._socket_readable  # poll(0) without consuming the data
 
 
 class UnsupportedKombu(AirError):
@@ -72,6 +73,17 @@ class Channel(kombu_redis.Channel):
     # Queues consumed without acknowledgements (a client's reply queue): the script would
     # record their messages as unacknowledged, so a channel with one fetches as kombu does.
     _no_ack_queues: frozenset[str] = frozenset()
+
+    @property
+    def at_most_once_queues(self) -> frozenset[str]:
+        """Queues whose messages leave Redis when fetched (`delivery: at_most_once`)."""
+        names = self.__dict__.get("_at_most_once")
+        if names is None:
+            options = self.connection.client.transport_options
+            names = self.__dict__["_at_most_once"] = frozenset(
+                options.get("at_most_once_queues", ())
+            )
+        return names
 
     def basic_consume(self, queue: str, no_ack: bool, *args: Any, **kwargs: Any) -> Any:
         if no_ack:
@@ -105,17 +117,28 @@ class Channel(kombu_redis.Channel):
             return
         if self._fetch_sha is None:
             self._fetch_sha = self._create_client().script_load(fetch.FETCH)
-        keys = [
-            self._q_for_pri(queue, pri)  # type: ignore[no-untyped-call]
-            for pri in self.priority_steps
-            for queue in queues
-        ]
+        self._control_first()
+        pairs = [(queue, pri) for pri in self.priority_steps for queue in queues]
+        keys = [self._q_for_pri(q, p) for q, p in pairs]  # type: ignore[no-untyped-call]
+        record = "".join("0" if q in self.at_most_once_queues else "1" for q, _ in pairs)
         acks = self.qos.take_pending()
         connection = self.client.connection
         self._in_poll = connection
         self._brpop_sent_at = monotonic()  # type: ignore[assignment]
         self._fetch_in_flight = acks
-        connection.send_command("EVALSHA", self._fetch_sha, *fetch.fetch_args(self, keys, acks))
+        args = fetch.fetch_args(self, keys, record, acks)
+        connection.send_command("EVALSHA", self._fetch_sha, *args)
+
+    def _control_first(self) -> None:
+        """Handle the broadcasts (a revoke, a ping) waiting on the connection's fanout channels
+        (Celery's control channel is another channel of this connection) before fetching: a
+        solo process busy with a task has not read them, and would otherwise run the next
+        task, perhaps a revoked one, first."""
+        for channel in self.connection.channels:
+            client = channel.__dict__.get("subclient")  # only if kombu built it
+            sock = getattr(getattr(client, "connection", None), "_sock", None)
+            if channel._in_listen and sock is not None and _readable(sock):
+                channel._receive()
 
     def _brpop_read(self, **options: Any) -> Any:
         acks = self._fetch_in_flight
@@ -132,7 +155,11 @@ class Channel(kombu_redis.Channel):
             key, item = reply
             dest = bytes_to_str(key).rsplit(self.sep, 1)[0]  # type: ignore[no-untyped-call]
             payload = loads(bytes_to_str(item))  # type: ignore[no-untyped-call]
-            self.qos.recorded.add(payload["properties"]["delivery_tag"])
+            tag = payload["properties"]["delivery_tag"]
+            if dest in self.at_most_once_queues:
+                self.qos.unrecorded.add(tag)
+            else:
+                self.qos.recorded.add(tag)
             self._queue_cycle.rotate(dest)
             self.connection._deliver(payload, dest)
             return True

@@ -46,6 +46,9 @@ NOTES = (
     "Delivery: tasks are acknowledged after they run (acks_late); a task whose worker process "
     "dies is sent again, counted against its retry limit; a task that fails or times out is "
     "acknowledged and recorded in the dead-letter store, never redelivered forever.",
+    "Delivery per queue: `delivery: at_most_once` takes a message out of Redis when it is "
+    "fetched and acknowledges it on receipt: a worker that dies mid-task loses it, nothing runs "
+    "twice, and a fetch costs no unacked-index entry.",
     "One message is reserved per worker process (prefetch multiplier 1 unless a pool sets more), "
     "so a backlog of low-priority work never sits in front of urgent work.",
     "Monitoring: task events are on for every pool unless it sets task_events: false; they are "
@@ -71,7 +74,8 @@ def compile_plan(config: Config, cores: int | None = None) -> Plan:
     """`cores` (default: this machine's) sets how many processes a pool runs by default."""
     cores = cores or workers.machine_cores()
     queue_priority = {q.name: q.priority for q in config.queues.values()}
-    tasks = {t.name: _task(t, queue_priority) for t in config.tasks.values()}
+    at_most_once = {q.name for q in config.queues.values() if q.delivery == "at_most_once"}
+    tasks = {t.name: _task(t, queue_priority, at_most_once) for t in config.tasks.values()}
     default_priority = queue_priority[config.default_queue]
     visibility = config.broker.visibility_timeout.total_seconds()
     return Plan(
@@ -79,7 +83,12 @@ def compile_plan(config: Config, cores: int | None = None) -> Plan:
         imports=config.imports,
         default_queue=config.default_queue,
         queues=tuple(
-            QueuePlan(name=q.name, priority=q.priority, broker_priority=redis_priority(q.priority))
+            QueuePlan(
+                name=q.name,
+                priority=q.priority,
+                broker_priority=redis_priority(q.priority),
+                delivery=q.delivery,
+            )
             for q in sorted(config.queues.values(), key=lambda q: -q.priority)
         ),
         tasks=tasks,
@@ -92,7 +101,7 @@ def compile_plan(config: Config, cores: int | None = None) -> Plan:
     )
 
 
-def _task(task: Task, queue_priority: dict[str, int]) -> TaskPlan:
+def _task(task: Task, queue_priority: dict[str, int], at_most_once: set[str]) -> TaskPlan:
     retry = task.retry
     return TaskPlan(
         name=task.name,
@@ -101,7 +110,9 @@ def _task(task: Task, queue_priority: dict[str, int]) -> TaskPlan:
         soft_time_limit=seconds(task.time_limit.soft),
         time_limit=seconds(task.time_limit.hard),
         rate_limit=str(task.rate_limit) if task.rate_limit else None,
-        acks_late=task.acks_late,
+        # An at-most-once queue's tasks are acknowledged on receipt (their message is already
+        # gone from Redis: runtime/broker/fetch.py).
+        acks_late=task.acks_late and task.queue not in at_most_once,
         result=task.result,
         expires=seconds(task.expires),
         dead_letter=task.dead_letter,
@@ -165,6 +176,10 @@ def _celery_settings(
             "visibility_timeout": visibility,
             "priority_steps": PRIORITY_STEPS,
             "queue_order_strategy": "priority",
+            # Fetched without an entry in the unacked index (runtime/broker/fetch.py).
+            "at_most_once_queues": sorted(
+                q.name for q in config.queues.values() if q.delivery == "at_most_once"
+            ),
             # Sweep for messages whose visibility timeout ran out every few seconds (kombu's
             # default is ~100 s: interval 10 s x throttle 10).
             "unacked_restore_interval": max(1, min(10, int(visibility // 10))),

@@ -38,6 +38,7 @@ class QueuePlan:
     name: str
     priority: int  # air scale
     broker_priority: int  # what goes on the wire (Redis: 0 is the most urgent)
+    delivery: str = "at_least_once"  # or at_most_once: removed from Redis when fetched
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

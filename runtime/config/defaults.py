@@ -20,6 +20,10 @@ BROKER: dict[str, Any] = {
     "result_expires": "1d",
 }
 
+QUEUE: dict[str, Any] = {
+    "delivery": "at_least_once",
+}
+
 POOL: dict[str, Any] = {
     "concurrency": 1,
     "max_tasks_per_child": None,

@@ -78,6 +78,7 @@ CODES: dict[str, str] = {
     "AIR306": "autoscale minimum exceeds maximum",
     "AIR308": "duration must be greater than zero",
     "AIR309": "pool processes do not split its concurrency evenly",
+    "AIR310": "an at_most_once queue carries tasks with retries",
     "AIR401": "invalid cron expression",
     "AIR402": "unknown time zone",
     "AIR403": "schedule can pile up runs",

@@ -83,6 +83,7 @@ class Queue:
     name: str
     priority: int
     description: str
+    delivery: str  # at_least_once | at_most_once
     origin: Origin = field(compare=False, repr=False)
 
 
@@ -211,6 +212,7 @@ def _queue(name: str, data: dict[str, Any], origin: Origin) -> Queue:
         name=name,
         priority=_value(data, "priority", int, 5),
         description=_value(data, "description", str, ""),
+        delivery=_value(data, "delivery", str, defaults.QUEUE["delivery"]),
         origin=origin,
     )
 

@@ -184,7 +184,8 @@ def test_priority_beats_queue_order_across_processes(
     platform.write(config)
     platform.start_pool("mixed")
     app = platform.app()
-    blockers = [app.send_task("sample.record", args=[f"blocker-{i}", 1.0]) for i in range(2)]
+    # Long enough for every send below to reach Redis first, even on a loaded machine.
+    blockers = [app.send_task("sample.record", args=[f"blocker-{i}", 3.0]) for i in range(2)]
     wait_until(lambda: len(_ran(redis_client, "record")) == 2, message="both blockers to start")
     backlog = [app.send_task("sample.record", args=[f"low-{i}"]) for i in range(20)]
     urgent = [app.send_task("sample.echo", args=[f"urgent-{i}"]) for i in range(3)]
@@ -198,3 +199,25 @@ def test_priority_beats_queue_order_across_processes(
     order = [tag for _, tag in starts]
     assert sorted(order[:2]) == ["blocker-0", "blocker-1"]
     assert sorted(order[2:5]) == ["urgent-0", "urgent-1", "urgent-2"], order
+
+
+def test_an_at_most_once_queue_never_runs_a_task_twice(
+    platform: Platform, redis_client: redis.Redis
+) -> None:
+    """`delivery: at_most_once`: out of Redis when fetched, so a process killed mid-task loses
+    the task (by design) and nothing comes back after the visibility timeout."""
+    config = _fast_config(platform)
+    config["queues"]["fire"] = {"priority": 5, "delivery": "at_most_once"}
+    config["pools"]["default"]["queues"] = ["default", "fire"]
+    config["tasks"]["sample.slow"] = {"queue": "fire"}
+    platform.write(config)
+    platform.start_pool("default")
+    app = platform.app()
+    app.send_task("sample.slow", args=["lossy", 1.5])
+    first = wait_until(lambda: events(redis_client, "lossy"), message="the task to start")[0]
+    assert redis_client.hlen("unacked") == 0  # never recorded as unacknowledged
+    os.kill(first["pid"], signal.SIGKILL)
+
+    assert app.send_task("sample.echo", args=["after"]).get(timeout=20)["value"] == "after"
+    time.sleep(VISIBILITY + 2)  # past the visibility timeout and a restore sweep
+    assert [e["attempt"] for e in events(redis_client, "lossy") if "attempt" in e] == [1]

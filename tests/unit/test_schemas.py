@@ -117,6 +117,7 @@ DEFAULT_SOURCES: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {
     ("queues", ("$defs", "defaults", "properties")): defaults.TASK,
     ("queues", ("$defs", "task", "properties")): defaults.TASK,
     ("queues", ("$defs", "pool", "properties")): defaults.POOL,
+    ("queues", ("$defs", "queue", "properties")): defaults.QUEUE,
     ("schedules", ("properties",)): {"timezone": defaults.TIMEZONE},
     ("schedules", ("$defs", "schedule", "properties")): defaults.SCHEDULE,
 }

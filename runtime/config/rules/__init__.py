@@ -10,6 +10,7 @@ from runtime.config.diagnostics import Diagnostic
 from runtime.config.model import Config
 from runtime.config.rules.broker import broker_url
 from runtime.config.rules.context import Context, Rule
+from runtime.config.rules.delivery import at_most_once_retries
 from runtime.config.rules.limits import pool_limits, retry_delays, task_limits
 from runtime.config.rules.references import queue_consumers, queue_references, schedule_references
 from runtime.config.rules.schedules import schedule_timing, timezones
@@ -21,6 +22,7 @@ RULES: tuple[Rule, ...] = (
     task_limits,
     retry_delays,
     pool_limits,
+    at_most_once_retries,
     schedule_references,
     schedule_timing,
     timezones,
