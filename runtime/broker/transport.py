@@ -6,9 +6,12 @@ index and removes the entries of the messages acknowledged since: one round trip
 instead of three. When a fetch finds every queue empty, the channel waits with kombu's own
 BRPOP (same keys, same order) until the next message arrives, then goes back to the script.
 Priorities stay strict: both walk every priority step of every queue, most urgent first.
+An at-most-once queue's messages (`delivery: at_most_once`) get no unacked-index entry: they
+leave Redis when fetched. Before each fetch, broadcasts already waiting (a revoke) are handled.
 
-This overrides private kombu methods (`Channel._brpop_start`, `_brpop_read`, `QoS.append`,
-`QoS.ack`), so it is tied to the kombu versions it was tested with: KOMBU_TESTED.
+This overrides or calls private kombu methods (`Channel._brpop_start`, `_brpop_read`,
+`_receive`, `QoS.append`, `QoS.ack`), so it is tied to the kombu versions it was tested with:
+KOMBU_TESTED.
 
 One Redis client per channel instead of one per command. kombu builds a new `redis.Redis`
 object for every acknowledgement, every delivered message's entry in the unacked index and
