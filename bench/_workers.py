@@ -39,7 +39,7 @@ from _common import (
 
 from runtime.process.embedded import RedisServer, free_port
 
-PACKAGES = ("air", "celery", "kombu", "billiard", "redis")
+PACKAGES = ("air", "celery", "kombu", "billiard", "redis", "dramatiq")
 BROKER_DB, RESULT_DB = 0, 1
 SNAPSHOT_DB = 8  # snapshots of prepared backlogs live in db 8, 9, ...; runs use db 0 and 1
 STARTS = "bench:starts"  # must equal bench_tasks.STARTS (not imported: that would import celery)
@@ -470,6 +470,68 @@ def private_broker(name: str, marker: str, concurrencies: Iterable[int]) -> Iter
             cleanup()
             broker.stop()
     bench.env["load_average_end"] = load_now()
+
+@dataclass
+class Drain:
+    """Watches a backlog drain from outside, for workers that store no results (air's
+    `result: on_request`, Dramatiq): every POLL seconds one pipeline reads how many messages
+    are still queued or delivered-but-unacknowledged. `remaining` names those keys: lists
+    (LLEN) and hashes (HLEN). Also counts the Redis commands and request reads (~ round trips)
+    the workers cost, from INFO, less this watcher's own."""
+
+    broker: Broker
+    lists: Sequence[str]
+    hashes: Sequence[str]
+    samples: list[tuple[float, int]] = field(default_factory=list)
+    polls: int = 0
+    POLL = 0.005
+
+    def __post_init__(self) -> None:
+        self._client = self.broker.db(BROKER_DB)
+        self._client.config_resetstat()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def remaining(self) -> int:
+        pipe = self._client.pipeline(transaction=False)
+        for key in self.lists:
+            pipe.llen(key)
+        for key in self.hashes:
+            pipe.hlen(key)
+        self.polls += 1
+        return int(sum(pipe.execute()))
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.time(), self.remaining()))
+            if self.samples[-1][1] == 0 and len(self.samples) > 1:
+                return
+            self._stop.wait(self.POLL)
+
+    def done(self) -> bool:
+        return len(self.samples) > 1 and self.samples[-1][1] == 0
+
+    def when(self, done: int, total: int) -> float:
+        """The first time at least `done` of `total` messages were finished."""
+        return next(t for t, left in self.samples if total - left >= done)
+
+    def cost(self) -> tuple[int, int]:
+        """(commands, request reads) since the start, less this watcher's."""
+        stats = self._client.info("stats")
+        commands = sum(v["calls"] for v in self._client.info("commandstats").values())
+        mine = self.polls * (len(self.lists) + len(self.hashes))
+        # resetstat and two INFO (counted before this reply) are the watcher's too
+        return commands - mine - 4, int(stats["total_reads_processed"]) - self.polls - 3
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+def kombu_keys(queue: str) -> list[str]:
+    """Every list kombu may keep a queue's messages in (ten priority steps at most)."""
+    return [queue, *(f"{queue}\x06\x16{p}" for p in range(1, 10))]
 
 
 # --- reporting -----------------------------------------------------------------------------------

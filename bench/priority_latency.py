@@ -1,11 +1,12 @@
 """Benchmark how soon urgent tasks start while a pool works through a backlog of low-priority work.
 
-20,000 low-priority 1 ms tasks are queued for one worker (a prefork pool of 2 consuming the
-queues `urgent` and `low`); once the worker is busy with them, urgent tasks are sent one at a
-time (200, 10 ms apart) and then in bursts of 50. Each urgent task records `time.time()` as its
-first statement, and its sender recorded `time.time()` just before sending it: the start latency
-is the difference (sender and worker share the machine's clock). The backlog must still be
-there when the last urgent task is sent, or the run is rejected.
+20,000 low-priority 1 ms tasks are queued for one pool of 2 (air: two solo processes; Celery:
+prefork) consuming the queues `urgent` and `low`; once the worker is busy with them, urgent
+tasks are sent one at a time (200, 10 ms apart) and then in bursts of 50. Each urgent task
+records `time.time()` as its first statement, and its sender recorded `time.time()` just
+before sending it: the start latency is the difference (sender and worker share the machine's
+clock). The backlog must still be there when the last urgent task is sent, or the run is
+rejected.
 
 Compared, on the same private redis-server, in interleaved runs:
 
@@ -363,16 +364,13 @@ def notes(rows: list[dict[str, Any]], args: argparse.Namespace) -> list[str]:
         f"fast the pool starts tasks, not by priority: {rates}. Starting {args.burst_size} "
         f"tasks within {TARGETS_MS['burst']:g} ms takes a pool that starts about "
         f"{needed:,.0f} tasks/s, {reach}.",
-        "What sets air's burst rate: with one message reserved per process and acks after "
-        "the task, a process that finishes a task waits for the ack, the fetch of the next "
-        "message and its entry in the unacked index (three Redis round trips in the worker's "
-        "main process) before it gets new work. That is the price of air's one-at-a-time "
-        "latency: Celery's defaults reserve "
+        "What sets air's burst rate: air's pool runs one solo process per core, each taking "
+        "one message at a time with acks after the task; between two tasks a process makes "
+        "one Redis round trip (the fetch script, which also carries the previous ack and "
+        "records the new delivery). Celery's defaults reserve "
         f"{4 * args.concurrency} messages per worker (prefetch 4 × {args.concurrency}) and "
         "acknowledge them on receipt, so a single urgent task waits behind the backlog tasks "
-        "already reserved, but a burst flows through a full pipeline. air's task events "
-        "(published in batches) and result writes (one round trip) are measured in the "
-        "throughput section.",
+        "already reserved, but a burst flows through a full pipeline.",
     ]
     air, celery = by_key.get("air"), by_key.get("celery")
     if air and celery and air["burst_sending_s"] and celery["burst_sending_s"]:
@@ -396,7 +394,8 @@ def notes(rows: list[dict[str, Any]], args: argparse.Namespace) -> list[str]:
 def render(env: dict[str, Any], args: argparse.Namespace, rows: list[dict[str, Any]]) -> str:
     extra = (
         f"backlog {args.backlog:,} tasks of {args.work_ms:g} ms, pool of {args.concurrency} "
-        f"(prefork); urgent tasks ({args.work_ms:g} ms too) per run: {args.singles} one at a "
+        f"(air: {args.concurrency} solo processes, Celery: prefork); urgent tasks "
+        f"({args.work_ms:g} ms too) per run: {args.singles} one at a "
         f"time ({args.gap_ms:g} ms apart), then {args.bursts} bursts of {args.burst_size} "
         f"({args.burst_gap_ms:g} ms pause before each); {args.rounds} rounds of air and Celery "
         f"(alternating who goes first), {args.wrong_way_rounds} of the wrong-way-round case. "

@@ -1,24 +1,34 @@
-"""Benchmark no-op task throughput: one air pool against plain Celery at its defaults.
+"""Benchmark no-op task throughput: air's pool against plain Celery and Dramatiq, side by side.
 
 For each pool size, N no-op tasks are queued first (the same messages, restored from a snapshot,
-for every run), then the worker is started and the clock runs from its launch until the last
-task's result is stored. Two rates come out of every run: the whole job (start-up included) and
-the steady state (the middle 80 % of the tasks, start-up and tail excluded). Both workers use
-the prefork pool at the same size, on the same private redis-server, in interleaved runs.
+for every run), then the workers are started and the clock runs from their launch until the
+backlog is drained: nothing queued, nothing delivered and unacknowledged. Two rates come out of
+every run: the whole job (start-up included) and the steady state (the middle 80 % of the
+tasks). Every run also counts the Redis commands (scripts' inner commands included) and the
+request reads (~ round trips) per task from INFO. Systems, on one private redis-server, in
+interleaved runs:
 
-    .venv/bin/python bench/throughput.py                      # 5,000 tasks, pools of 2 and 4
+- air: the compiled pool (`air run`): one solo process per core, acks late, the fetch script;
+- Celery defaults: `celery worker -c N` (prefork, early acks, prefetch 4);
+- Celery solo x N: N `celery worker -P solo` processes (defaults otherwise);
+- Dramatiq: `dramatiq -p N -t 8` on its Redis broker (at-least-once).
+
+    .venv/bin/python bench/throughput.py                      # 20,000 tasks, pool of 2
     .venv/bin/python bench/throughput.py --tasks 2000 --runs 1 --no-docs
 
-Target (issue 3): air's rate at least plain Celery's (ratio >= 1.0). Raw results go to
-bench/results/ (git-ignored).
+Goals (issue 13): air >= 3.6x Celery defaults and >= 1.0x Dramatiq, <= 1 round trip per task.
+Raw results go to bench/results/ (git-ignored).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
 import statistics
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,15 +36,52 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _common as common  # noqa: E402  (bench/ is not a package)
-import _workers as workers  # noqa: E402
+from _common import (  # noqa: E402  (bench/ is not a package)
+    ROOT,
+    BenchError,
+    entry_point,
+    markdown_table,
+    publish,
+    script,
+    text_table,
+    write_results,
+)
+from _workers import (  # noqa: E402
+    Broker,
+    Drain,
+    WorkerProcess,
+    air_app,
+    air_run_argv,
+    check_broker,
+    clean_environment,
+    cleanup,
+    header_lines,
+    kombu_keys,
+    load_now,
+    machine,
+    plain_app,
+    plain_argv,
+    raise_on_sigterm,
+    send_many,
+    wait_for,
+    worker_env,
+    write_air_config,
+)
 
+DOCS = ROOT / "docs" / "benchmarks.md"
+DRAMATIQ_MODULE = "bench.dramatiq_tasks"
 MARKER = "bench:throughput"
-TARGET_RATIO = 1.0
-SYSTEMS = ("air", "air-lean", "celery")
-AIRS = ("air", "air-lean")  # default air, and air with `task_events: false`
-LABELS = {"air": "air", "air-lean": "air, task_events: false", "celery": "Celery defaults"}
-AIR_SLOT, CELERY_SLOT = 0, 1  # snapshot slots of the prepared backlogs
+SYSTEMS = ("air", "celery", "celery-solo", "dramatiq")
+AIRS = ("air",)
+LABELS = {
+    "air": "air (compiled pool)",
+    "celery": "Celery defaults (prefork)",
+    "celery-solo": "Celery solo x N processes",
+    "dramatiq": "Dramatiq (N processes x 8 threads)",
+}
+GOALS = {"celery": 3.6, "dramatiq": 1.0}  # air's steady rate over theirs
+AIR_SLOT, CELERY_SLOT, DRAMATIQ_SLOT = 0, 1, 2  # snapshot slots of the prepared backlogs
+SLOTS = {"air": AIR_SLOT, "dramatiq": DRAMATIQ_SLOT}
 
 # --explain: plain Celery plus one of air's compiled settings at a time (compile.py), then all
 # of them together, so the cost of each choice shows up next to the gap it explains.
@@ -66,70 +113,91 @@ ABLATIONS["all"] = (
 
 
 @dataclass
-class Setup(workers.OnBench):
-    bench: workers.Bench
+class Setup:
+    broker: Broker
+    config_dir: Path
+    logs: Path
     tasks: int
+    env: dict[str, str]
 
     def argv(self, system: str, concurrency: int) -> list[str]:
         if system == "air":
-            return workers.air_run_argv(self.config_dir, f"bench-c{concurrency}")
-        if system == "air-lean":
-            return workers.air_run_argv(self.config_dir, f"lean-c{concurrency}")
-        return workers.plain_argv(["bench"], concurrency, *ABLATIONS[system][1])
+            return air_run_argv(self.config_dir, f"bench-c{concurrency}")
+        if system == "celery-solo":  # N solo workers in one process group
+            one = shlex.join(plain_argv(["bench"], 1, "-P", "solo"))
+            workers = " & ".join(f"{one} -n solo{i}@%h" for i in range(concurrency))
+            return ["sh", "-c", f"{workers} & wait"]
+        if system == "dramatiq":
+            return [script("dramatiq"), DRAMATIQ_MODULE, "-p", str(concurrency), "-t", "8"]
+        return plain_argv(["bench"], concurrency, *ABLATIONS[system][1])
+
+    def drain(self, system: str) -> Drain:
+        if system == "dramatiq":
+            return Drain(self.broker, [], [_dramatiq(self.broker).remaining_key()])
+        return Drain(self.broker, kombu_keys("bench"), ["unacked"])
 
     def worker_env(self, system: str) -> dict[str, str]:
         settings = ABLATIONS[system][2] if system in ABLATIONS else {}
         return {**self.env, "BENCH_PLAIN_SETTINGS": json.dumps(settings)}
 
 
+def _dramatiq(broker: Broker) -> Any:
+    """bench/dramatiq_tasks.py, imported once the private redis-server runs (it connects)."""
+    os.environ["BENCH_BROKER_URL"] = broker.broker_url
+    import dramatiq_tasks
+
+    return dramatiq_tasks
+
+
 def prepare(setup: Setup) -> None:
     """Queue N no-op tasks through each system's own app and keep them as a snapshot."""
-    senders = {
-        AIR_SLOT: workers.air_app(setup.config_dir),
-        CELERY_SLOT: workers.plain_app(setup.broker),
-    }
+    senders = {AIR_SLOT: air_app(setup.config_dir), CELERY_SLOT: plain_app(setup.broker)}
     for slot, app in senders.items():
-        workers.check_broker(app, setup.broker)
+        check_broker(app, setup.broker)
         setup.broker.reset()
         if slot == AIR_SLOT:  # routed by the config: queue bench, priority 5
-            workers.send_many(app, "bench.noop", setup.tasks)
+            send_many(app, "bench.noop", setup.tasks)
         else:
-            workers.send_many(app, "bench.noop", setup.tasks, queue="bench")
+            send_many(app, "bench.noop", setup.tasks, queue="bench")
         queued = setup.broker.queued("bench")
         if queued != setup.tasks:
-            raise common.BenchError(f"{app.main}: {queued} tasks queued, not {setup.tasks}")
+            raise BenchError(f"{app.main}: {queued} tasks queued, not {setup.tasks}")
         setup.broker.snapshot(slot)
+    setup.broker.reset()
+    peer = _dramatiq(setup.broker)
+    peer.send_many(setup.tasks)
+    queued = setup.broker.db(0).hlen(peer.remaining_key())
+    if queued != setup.tasks:
+        raise BenchError(f"dramatiq: {queued} tasks queued, not {setup.tasks}")
+    setup.broker.snapshot(DRAMATIQ_SLOT)
     setup.broker.reset()
 
 
 def run_once(setup: Setup, system: str, concurrency: int, run_no: int) -> dict[str, Any]:
     broker, n = setup.broker, setup.tasks
-    broker.restore(AIR_SLOT if system in AIRS else CELERY_SLOT)
-    completions = workers.Completions(broker)
+    broker.restore(SLOTS.get(system, CELERY_SLOT))
     log = setup.logs / f"{system}-c{concurrency}-{run_no}.log"
     argv = setup.argv(system, concurrency)
-    worker = workers.WorkerProcess(system, argv, setup.worker_env(system), log)
+    worker = WorkerProcess(system, argv, setup.worker_env(system), log)
+    drain = setup.drain(system)
     try:
         worker.start()
-        workers.wait_for(
-            lambda: len(completions.times) >= n, max(120.0, n / 20), f"{n} results", worker
-        )
+        wait_for(drain.done, max(120.0, n / 20), f"{n} tasks to drain", worker)
+        commands, reads = drain.cost()
     finally:
-        completions.close()
+        drain.close()
         worker.stop()
-    if completions.failures:
-        raise common.BenchError(
-            f"{system}: {completions.failures} tasks did not succeed:\n{worker.tail()}"
-        )
-    times = sorted(completions.times)[:n]
-    low, high = int(0.1 * n), int(0.9 * n) - 1
+    low, high = int(0.1 * n), int(0.9 * n)
+    end = drain.when(n, n)
     return {
         "system": system,
         "concurrency": concurrency,
-        "first_result_s": times[0] - worker.launched,
-        "total_s": times[-1] - worker.launched,
-        "total_rate": n / (times[-1] - worker.launched),
-        "steady_rate": (high - low) / (times[high] - times[low]),
+        "first_result_s": drain.when(1, n) - worker.launched,
+        "total_s": end - worker.launched,
+        "total_rate": n / (end - worker.launched),
+        "steady_rate": (high - low) / (drain.when(high, n) - drain.when(low, n)),
+        "commands_per_task": commands / n,
+        "round_trips_per_task": reads / n,
         "warm_shutdown_escalated": worker.escalated,
     }
 
@@ -168,21 +236,25 @@ def measure(
 
 
 def summary(records: list[dict[str, Any]], concurrencies: Sequence[int]) -> list[dict[str, Any]]:
+    keys = (
+        "total_rate",
+        "steady_rate",
+        "first_result_s",
+        "total_s",
+        "commands_per_task",
+        "round_trips_per_task",
+    )
     rows = []
     for concurrency in concurrencies:
         medians = {}
         for system in SYSTEMS:
             mine = [r for r in records if r["system"] == system and r["concurrency"] == concurrency]
-            medians[system] = {
-                key: statistics.median(r[key] for r in mine)
-                for key in ("total_rate", "steady_rate", "first_result_s", "total_s")
-            }
-        celery = medians["celery"]
+            medians[system] = {key: statistics.median(r[key] for r in mine) for key in keys}
         row: dict[str, Any] = {"concurrency": concurrency, **medians}
-        for system in AIRS:
-            row[f"{system}_ratio_total"] = medians[system]["total_rate"] / celery["total_rate"]
-            row[f"{system}_ratio_steady"] = medians[system]["steady_rate"] / celery["steady_rate"]
-        row["ratio_total"], row["ratio_steady"] = row["air_ratio_total"], row["air_ratio_steady"]
+        for other in SYSTEMS[1:]:
+            for key in ("total", "steady"):
+                rate = f"{key}_rate"
+                row[f"vs_{other}_{key}"] = medians["air"][rate] / medians[other][rate]
         rows.append(row)
     return rows
 
@@ -193,48 +265,47 @@ def table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]], str]:
         "worker",
         "whole job, tasks/s",
         "steady state, tasks/s",
-        "launch → first result",
-        "launch → last result",
+        "air / this, steady",
+        "Redis commands / task",
+        "round trips / task",
+        "launch → last task",
     ]
     body = []
     for row in rows:
         for system in SYSTEMS:
             m = row[system]
+            ratio = "" if system == "air" else f"**{row[f'vs_{system}_steady']:.2f}**"
             body.append(
                 [
                     str(row["concurrency"]),
                     LABELS[system],
                     f"{m['total_rate']:.0f}",
                     f"{m['steady_rate']:.0f}",
-                    f"{m['first_result_s']:.2f} s",
+                    ratio,
+                    f"{m['commands_per_task']:.2f}",
+                    f"{m['round_trips_per_task']:.2f}",
                     f"{m['total_s']:.2f} s",
                 ]
             )
-        for system in AIRS:
-            body.append(
-                [
-                    str(row["concurrency"]),
-                    f"**ratio {LABELS[system]} / Celery**",
-                    f"**{row[f'{system}_ratio_total']:.2f}**",
-                    f"**{row[f'{system}_ratio_steady']:.2f}**",
-                    "",
-                    "",
-                ]
-            )
-    return headers, body, "rlrrrr"
+    return headers, body, "rlrrrrrr"
 
 
 def verdicts(rows: list[dict[str, Any]]) -> list[str]:
     lines = []
     for row in rows:
-        for system in AIRS:
-            for key, what in (("ratio_steady", "steady state"), ("ratio_total", "whole job")):
-                ratio = row[f"{system}_{key}"]
-                verdict = "PASS" if ratio >= TARGET_RATIO else "FAIL"
-                lines.append(
-                    f"{verdict} — pool of {row['concurrency']}, {what}: {LABELS[system]} / "
-                    f"Celery = {ratio:.2f} (target >= {TARGET_RATIO:.1f})"
-                )
+        for other, goal in GOALS.items():
+            ratio = row[f"vs_{other}_steady"]
+            verdict = "PASS" if ratio >= goal else "FAIL"
+            lines.append(
+                f"{verdict} — pool of {row['concurrency']}, steady state: air / "
+                f"{LABELS[other]} = {ratio:.2f} (goal >= {goal:.1f})"
+            )
+        trips = row["air"]["round_trips_per_task"]
+        verdict = "PASS" if trips <= 1.0 else "FAIL"
+        lines.append(
+            f"{verdict} — pool of {row['concurrency']}: air's Redis round trips per task = "
+            f"{trips:.2f} (goal <= 1)"
+        )
     return lines
 
 
@@ -266,45 +337,26 @@ def explain_table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]
 
 def notes(rows: list[dict[str, Any]], explained: list[dict[str, Any]]) -> list[str]:
     lines = [
-        "Whole job: N / (time of the last result - launch of the worker), start-up included "
-        "(bench/startup.py measures start-up alone). Steady state: the middle 80 % of the "
-        "results (10th to 90th percentile of their arrival times), start-up and tail excluded.",
-        "A task is done when its result is stored: the benchmark subscribes to the result "
-        "backend's channels (Celery's Redis backend publishes every stored result), so the task "
-        "itself is a true no-op on both sides. Every run starts from the same queued messages, "
-        "restored from a snapshot.",
-        "air runs its compiled worker (`air run`): acks late, prefetch multiplier 1, task "
-        "events on and published in batches (the default; the `task_events: false` row is the "
-        "same pool without them), ten priority steps, one Redis client per broker channel, "
-        "one round trip per stored result, log level WARNING. Celery runs with its defaults: "
-        "early acks, "
-        "prefetch multiplier 4, no task events, log level WARNING. No time limits on either "
-        "side (the benchmark config sets none, so `air run` warns AIR302 for each task), no "
-        "max_tasks_per_child.",
+        "Whole job: N / (time the backlog was drained - launch of the workers), start-up "
+        "included (bench/startup.py measures start-up alone). Steady state: the 10th to the "
+        "90th percentile of the tasks. A task counts as done when its message is neither queued "
+        "nor delivered-and-unacknowledged (air, Celery: kombu's lists and `unacked` hash; "
+        "Dramatiq: its `.msgs` hash), read every 5 ms by one pipelined poll; the task is a true "
+        "no-op on every side, and no result is read.",
+        "Redis commands per task: INFO commandstats over the run, the commands a Lua script "
+        "runs included; round trips per task: INFO's total_reads_processed (one per request or "
+        "pipeline a client sends); both less the watcher's own polls, divided by N.",
+        "air runs its compiled pool (`air run`): one solo process per core (the pool's "
+        "concurrency split evenly), acks late, the fetch script with acknowledgements carried "
+        "by the next fetch, task events on (batched), `result: on_request` (no result stored: "
+        "nobody asks), log level WARNING. Celery runs with its defaults: early acks (a crash "
+        "loses the prefetched and running tasks), prefetch multiplier 4, results stored. "
+        "Dramatiq: its Redis broker, acks after the task (at-least-once), results off.",
+        "Load: other engineers' test runs share the 2 cores; the interleaved runs spread that "
+        "noise evenly over the systems, the ratios are from one run.",
     ]
     if explained:
-        by_key = {r["system"]: r for r in explained}
-        costly = sorted(
-            (r for r in explained if r["system"] not in ("celery", "all", "air")),
-            key=lambda r: r["vs_defaults"],
-        )
-        worst = ", ".join(f"{r['label'][2:]} {r['vs_defaults']:.2f}×" for r in costly[:3])
-        gap = by_key["air"]["vs_defaults"] / by_key["all"]["vs_defaults"]
-        rest = (
-            "air's own per-task code (the task base class, the signal hooks, structured logs) "
-            f"costs another {(1 - gap) * 100:.0f} % on top of them."
-            if gap < 0.95
-            else "air's own per-task code (the task base class, the signal hooks, structured "
-            "logs) adds nothing measurable on top of them: the gap is the settings."
-        )
-        lines.append(
-            "Where air's rate goes (last table: plain Celery with one of air's settings at a "
-            f"time): the costliest are {worst}; all of them together give "
-            f"{by_key['all']['vs_defaults']:.2f}× Celery's default rate and air itself "
-            f"{by_key['air']['vs_defaults']:.2f}×, so " + rest
-        )
-    elif any(row["ratio_steady"] < TARGET_RATIO for row in rows):
-        lines.append("Rerun with --explain for the cost of each of air's settings.")
+        lines.append("The --explain table prices each of air's settings on plain Celery.")
     return lines
 
 
@@ -318,12 +370,17 @@ def render(
         f"{args.tasks:,} no-op tasks per run, {args.runs} timed runs per worker and pool size "
         f"(+{'1 warm-up run each' if args.warmup else 'no warm-up'}), interleaved."
     )
-    parts = workers.docs_section(env, extra, table(rows), verdicts(rows), notes(rows, explained))
+    parts = [
+        "\n".join(header_lines(env, extra)),
+        markdown_table(*table(rows)),
+        "Targets:\n\n" + "\n".join(f"- {line}" for line in verdicts(rows)),
+        "Notes:\n\n" + "\n".join(f"- {line}" for line in notes(rows, explained)),
+    ]
     if explained:
         parts.append(
             f"Cost of each of air's settings (`--explain`: pool of {args.concurrency[0]}, "
             f"{args.explain_runs} runs each, interleaved, medians):\n\n"
-            + common.markdown_table(*explain_table(explained))
+            + markdown_table(*explain_table(explained))
         )
     return "\n\n".join(parts)
 
@@ -331,8 +388,8 @@ def render(
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add = parser.add_argument
-    add("--tasks", type=int, default=5000, help="no-op tasks per run (5000)")
-    add("--concurrency", default="2,4", help="prefork pool sizes, comma-separated (2,4)")
+    add("--tasks", type=int, default=20000, help="no-op tasks per run (20000)")
+    add("--concurrency", default="2", help="pool sizes, comma-separated (2)")
     add("--runs", type=int, default=3, help="timed runs per worker and size (3)")
     add("--no-warmup", dest="warmup", action="store_false", help="skip the warm-up runs")
     add(
@@ -355,36 +412,52 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    clean_environment()
+    raise_on_sigterm()
     explained_records: list[dict[str, Any]] = []
-    with workers.private_broker("throughput", MARKER, args.concurrency) as bench:
-        setup = Setup(bench, args.tasks)
-        print(f"queueing {args.tasks:,} tasks for each worker ...", file=sys.stderr)
-        prepare(setup)
-        records = measure(setup, SYSTEMS, args.concurrency, args.runs, args.warmup)
-        if args.explain:
-            print("explain: plain Celery + each of air's settings ...", file=sys.stderr)
-            systems = [*ABLATIONS, "air"]
-            first = args.concurrency[:1]
-            explained_records = measure(setup, systems, first, args.explain_runs, False)
+    with tempfile.TemporaryDirectory(prefix="air-bench-throughput-") as workdir:
+        broker = Broker(Path(workdir))
+        try:
+            broker.start()
+            env = machine(broker)
+            config_dir = write_air_config(Path(workdir) / "config", broker, args.concurrency)
+            logs = Path(workdir) / "logs"
+            setup = Setup(broker, config_dir, logs, args.tasks, worker_env(broker, config_dir))
+            print(f"queueing {args.tasks:,} tasks for each worker ...", file=sys.stderr)
+            prepare(setup)
+            records = measure(setup, SYSTEMS, args.concurrency, args.runs, args.warmup)
+            if args.explain:
+                print("explain: plain Celery + each of air's settings ...", file=sys.stderr)
+                systems = [*ABLATIONS, "air"]
+                first = args.concurrency[:1]
+                explained_records = measure(setup, systems, first, args.explain_runs, False)
+        finally:
+            cleanup()
+            broker.stop()
+    env["load_average_end"] = load_now()
     rows = summary(records, args.concurrency)
     explained = explain_rows(explained_records) if explained_records else []
-    print(common.text_table(*table(rows)).replace("**", ""))
+    print(text_table(*table(rows)).replace("**", ""))
     if explained:
-        print("\n" + common.text_table(*explain_table(explained)))
+        print("\n" + text_table(*explain_table(explained)))
     print("\n" + "\n".join(verdicts(rows)))
-    section = None if args.no_docs else render(bench.env, args, rows, explained)
-    bench.report(
-        args,
-        section,
-        rows,
-        records,
-        verdicts(rows),
-        explain=explained,
-        explain_runs=explained_records,
-        ablations={k: {"flags": f, "settings": s} for k, (_, f, s) in ABLATIONS.items()},
+    path = write_results(
+        "throughput",
+        {
+            "benchmark": "throughput",
+            "arguments": vars(args),
+            "environment": env,
+            "summary": rows,
+            "runs": records,
+            "explain": explained,
+            "explain_runs": explained_records,
+            "ablations": {k: {"flags": f, "settings": s} for k, (_, f, s) in ABLATIONS.items()},
+            "verdicts": verdicts(rows),
+        },
     )
+    publish(path, DOCS, MARKER, None if args.no_docs else render(env, args, rows, explained))
     return 0
 
 
 if __name__ == "__main__":
-    common.entry_point(main, "throughput.py")
+    entry_point(main, "throughput.py")

@@ -20,11 +20,16 @@ Examples:
 @click.command(epilog=EPILOG)
 @config_option
 @click.option(
-    "--port", type=click.IntRange(1, 65535), default=DEFAULT_PORT, show_default=True,
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=DEFAULT_PORT,
+    show_default=True,
     help="TCP port.",
 )
 @click.option(
-    "--address", default="127.0.0.1", show_default=True,
+    "--address",
+    default="127.0.0.1",
+    show_default=True,
     help="Address to listen on; anything but loopback wants basic auth.",
 )
 @pass_options

@@ -67,14 +67,16 @@ def pools(options: CliOptions) -> None:
                 worker.pool,
                 ",".join(worker.queues),
                 str(worker.concurrency),
+                str(worker.processes),
                 child,
                 _flag(argv, "--pool") or "prefork",
             ]
         )
-    echo_table(rows, ["POOL", "QUEUES", "CONCURRENCY", "TASKS/CHILD", "TYPE"])
-    click.echo("\nworker commands (what `air run POOL` executes):")
+    echo_table(rows, ["POOL", "QUEUES", "CONCURRENCY", "PROCESSES", "TASKS/CHILD", "TYPE"])
+    click.echo("\nworker commands (what `air run POOL` executes, once per process; %i: 1..N):")
     for worker in plan.workers.values():
-        click.echo(f"  {worker.pool}: {redact(shlex.join(worker.argv))}")
+        times = f" (x{worker.processes})" if worker.processes > 1 else ""
+        click.echo(f"  {worker.pool}{times}: {redact(shlex.join(worker.argv))}")
 
 
 def _flag(argv: tuple[str, ...], flag: str) -> str | None:

@@ -9,8 +9,10 @@ import click
 
 from cli.common import celery_app, pick, plan_or_fail
 from cli.options import CliOptions, config_option, pass_options
+from cli.processes import die_with_parent, echo_killed, pool_children, supervise, supervised
 from runtime.broker import reach
 from runtime.compiler.plan import Plan
+from runtime.config.errors import UsageError
 from runtime.config.redact import redact
 from runtime.config.units import parse_duration
 
@@ -19,6 +21,7 @@ Examples:
   air run default                  start the 'default' pool's worker
   air run default --dry-run        print the equivalent celery command instead
   air run default --loglevel DEBUG
+  air run default --process 2      only the pool's second process
   air run default --broker-wait 2m  wait up to two minutes for Redis to come up
 
 \b
@@ -59,25 +62,59 @@ def broker_wait_option(function: Any) -> Any:
 @click.argument("pool")
 @click.option("--dry-run", is_flag=True, help="Print the equivalent celery command and exit.")
 @click.option("--loglevel", type=LOGLEVELS, default=None, help="Log level [default: WARNING].")
+@click.option(
+    "--process",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Run only this process (1..processes) of the pool [default: all of them].",
+)
+@click.option(
+    "--grace",
+    type=click.FloatRange(min=0),
+    default=20.0,
+    show_default=True,
+    help="Seconds a warm shutdown of several processes may take before they are killed.",
+)
 @broker_wait_option
 @pass_options
 def run(
-    options: CliOptions, pool: str, dry_run: bool, loglevel: str | None, broker_wait: float
+    options: CliOptions,
+    pool: str,
+    dry_run: bool,
+    loglevel: str | None,
+    process: int | None,
+    grace: float,
+    broker_wait: float,
 ) -> None:
-    """Start one pool's Celery worker with the options compiled from the config.
+    """Start one pool's Celery worker processes with the options compiled from the config.
 
-    Refuses to start, printing every diagnostic, when the config has errors.
+    A pool of several processes runs each as a child (`air run POOL --process I`), restarted
+    if it exits. Refuses to start, printing every diagnostic, when the config has errors.
     """
     plan = plan_or_fail(options, warnings=True)
     worker = plan.workers[pick(pool, plan.workers, "pool")]
+    if process is not None and process > worker.processes:
+        raise UsageError(
+            f"pool '{worker.pool}' runs {worker.processes} process(es); there is no process "
+            f"{process}",
+            hint=f"pick --process 1..{worker.processes}, or see `air pools`",
+        )
     if dry_run:
-        _print_command(options, worker.argv)
+        _print_command(options, worker.argv, worker.processes)
         return
     _wait_for_broker(plan, broker_wait)
+    _export(options, worker.pool)
+    if process is None and supervised(worker):
+        extra = ["--loglevel", loglevel.upper()] if loglevel else []
+        children = pool_children(worker, dict(os.environ), extra)
+        echo_killed(supervise(children, grace, options.color), grace)
+        return
+    if process is not None:
+        die_with_parent()
     from runtime.celeryapp.launch import run_worker
 
-    _export(options, worker.pool)
-    raise click.exceptions.Exit(run_worker(celery_app(plan), worker, loglevel))
+    code = run_worker(celery_app(plan), worker, loglevel, process or 1)
+    raise click.exceptions.Exit(code)
 
 
 BEAT_EPILOG = """\b
@@ -119,11 +156,13 @@ def _wait_for_broker(plan: Plan, seconds: float) -> None:
     reach.wait(url, seconds, on_wait=lambda line: click.echo(f"air: {line}", err=True))
 
 
-def _print_command(options: CliOptions, argv: tuple[str, ...]) -> None:
+def _print_command(options: CliOptions, argv: tuple[str, ...], processes: int = 1) -> None:
     import shlex
 
     config_dir = shlex.quote(str(options.config_dir.resolve()))
     click.echo(redact(f"AIR_CONFIG_DIR={config_dir} {shlex.join(argv)}"))
+    if processes > 1:
+        click.echo(f"# run {processes} times, %i = 1..{processes} (`air run` does)", err=True)
 
 
 def _export(options: CliOptions, pool: str) -> None:

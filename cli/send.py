@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Any
+from typing import IO, Any
 
 import click
 
@@ -23,6 +23,8 @@ Examples:
   air send contacts.process --kwargs '{"contact_id": 7}' --wait
   air send data.export --kwargs '{"user_id": 1}' --wait --timeout 600
   air send --workflow nightly-pipeline --wait
+  air send contacts.process --many calls.jsonl     one call a line, pipelined
+  jq -c '{kwargs: {contact_id: .}}' ids.json | air send contacts.process --many -
 
 \b
 Sending needs only the broker; --wait also needs the result backend and checks it before
@@ -54,6 +56,14 @@ class TaskFailed(AirError):
 )
 @click.option("--wait", is_flag=True, help="Wait for the result and print it (progress on stderr).")
 @click.option(
+    "--many",
+    "many",
+    type=click.File("r", encoding="utf-8"),
+    metavar="FILE",
+    help='Send once per line of FILE (JSONL, "-" for stdin): a list of args or '
+    '{"args": [...], "kwargs": {...}}; pipelined. Prints one task id a line.',
+)
+@click.option(
     "--timeout",
     type=click.FloatRange(min=0),
     default=300.0,
@@ -69,6 +79,7 @@ def send(
     kwargs_json: str | None,
     countdown: float | None,
     wait: bool,
+    many: IO[str] | None,
     timeout: float,
 ) -> None:
     """Enqueue TASK on the queue and with the priority the config gives it (or a workflow)."""
@@ -85,18 +96,36 @@ def send(
     assert task is not None
     args = as_json_arg(args_json, "--args", list)
     kwargs = as_json_arg(kwargs_json, "--kwargs", dict)
+    if many is not None and (wait or args_json or kwargs_json):
+        raise UsageError(
+            "--many takes the arguments from FILE; it cannot be used with "
+            "--args, --kwargs or --wait",
+            hint="put every call in FILE",
+        )
     plan = plan_or_fail(options)
     policy = plan.tasks[pick(task, plan.tasks, "task")]
+    calls = _read_calls(many) if many is not None else None
     ping_broker(plan.celery["broker_url"])
     if wait:  # before publishing: a task nobody can wait for should not be sent
         reach.ping(plan.celery["result_backend"], what="result backend")
     app = celery_app(plan)
-    # --wait polls the stored state; the send itself never needs the result backend.
-    app.backend.subscribe_on_send = False
-    result = app.send_task(
-        policy.name, args=args, kwargs=kwargs, countdown=countdown, expires=policy.expires
-    )
     queue, priority = plan.route(policy.name)
+    if calls is not None:
+        from runtime.celeryapp.bulk import send_many
+
+        ids = send_many(app, policy.name, calls, countdown=countdown, expires=policy.expires)
+        click.echo(f"sent {len(ids)} x {policy.name} to {queue} (priority {priority})", err=True)
+        click.echo("\n".join(ids))
+        return
+    result = app.send_task(
+        policy.name,
+        args=args,
+        kwargs=kwargs,
+        countdown=countdown,
+        expires=policy.expires,
+        # Waiting asks for the result; otherwise the task's `result` policy decides.
+        ignore_result=False if wait else None,
+    )
     if getattr(result, "air_duplicate", False):
         click.echo(
             f"not sent: {policy.name}[{result.id}] with the same key is already queued or "
@@ -108,6 +137,23 @@ def send(
     click.echo(result.id)
     if wait:
         _wait(result, timeout, options.verbosity > 0)
+
+
+def _read_calls(source: IO[str]) -> list[dict[str, Any]]:
+    """Every line of a JSONL file as one call; blank lines are skipped."""
+    from runtime.celeryapp.bulk import as_call
+
+    calls = []
+    name = getattr(source, "name", "-")
+    for number, line in enumerate(source, start=1):
+        if not line.strip():
+            continue
+        try:
+            args, kwargs = as_call(json.loads(line))
+            calls.append({"args": args, "kwargs": kwargs})
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+            raise UsageError(f"{name}:{number}: {exc}", hint="one JSON call a line") from None
+    return calls
 
 
 def _wait(result: Any, timeout: float, show_progress: bool) -> None:

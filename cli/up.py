@@ -14,7 +14,8 @@ import click
 
 from cli.common import echo_table, pick, plan_or_fail
 from cli.options import CliOptions, config_option, pass_options
-from runtime.compiler.plan import Plan
+from cli.processes import pool_children
+from runtime.compiler.plan import Plan, WorkerPlan
 from runtime.config.errors import BrokerUnreachable
 from runtime.config.redact import redact
 from runtime.process import embedded, jsonlines
@@ -43,7 +44,10 @@ STATE_DIR = Path(".air")
 @click.option("--no-beat", is_flag=True, help="Do not run the beat scheduler.")
 @click.option("--flower", "with_flower", is_flag=True, help="Also run Flower (see `air flower`).")
 @click.option(
-    "--flower-port", type=click.IntRange(1, 65535), default=5555, show_default=True,
+    "--flower-port",
+    type=click.IntRange(1, 65535),
+    default=5555,
+    show_default=True,
     help="Flower's port on 127.0.0.1.",
 )
 @click.option(
@@ -93,7 +97,8 @@ def up(
     # the config's warnings were shown above, once.
     air = [sys.executable, "-m", "cli.main", "-q"]
     level = ["--loglevel", loglevel.upper()]
-    children = [Child(name=n, argv=[*air, "run", n, *level], env=env) for n in names]
+    # A pool of several processes is one child per process, so each is restarted on its own.
+    children = [c for n in names for c in pool_children(plan.workers[n], env, level)]
     if not no_beat:
         children.append(Child(name="beat", argv=[*air, "beat", *level], env=env))
     if with_flower:
@@ -173,23 +178,32 @@ def _ensure_broker(plan: Plan, say: Callable[[str], None]) -> list[embedded.Redi
 def _print_table(plan: Plan, children: list[Child]) -> None:
     rows = []
     for child in children:
-        worker = plan.workers.get(child.name)
+        worker = _worker_of(plan, child)
         if worker is None:
             rows.append([child.name, "-", "-", str(child.pid)])
         else:
-            rows.append(
-                [child.name, ",".join(worker.queues), str(worker.concurrency), str(child.pid)]
-            )
+            rows.append([child.name, ",".join(worker.queues), str(_slots(worker)), str(child.pid)])
     echo_table(rows, ["POOL", "QUEUES", "CONCURRENCY", "PID"])
     click.echo(f"broker {redact(plan.celery['broker_url'])}; Ctrl-C stops everything")
+
+
+def _worker_of(plan: Plan, child: Child) -> WorkerPlan | None:
+    """The pool a child runs: its name is the pool's, or POOL.I for one of its processes."""
+    return plan.workers.get(child.name) or next(
+        (w for w in plan.workers.values() if child.name.startswith(f"{w.pool}.")), None
+    )
 
 
 def _note_started(plan: Plan, children: list[Child]) -> None:
     """The start-up table as JSON lines: one per child, then the broker."""
     for child in children:
-        worker = plan.workers.get(child.name)
+        worker = _worker_of(plan, child)
         fields: dict[str, Any] = {}
         if worker is not None:
-            fields = {"queues": list(worker.queues), "concurrency": worker.concurrency}
+            fields = {"queues": list(worker.queues), "concurrency": _slots(worker)}
         click.echo(jsonlines.note("started", process=child.name, pid=child.pid, **fields))
     click.echo(jsonlines.note("broker", broker=redact(plan.celery["broker_url"])))
+
+
+def _slots(worker: WorkerPlan) -> int:
+    return worker.concurrency // worker.processes

@@ -39,7 +39,6 @@ def send_workflow(options: CliOptions, name: str, wait: bool, timeout: float) ->
     if wait:  # before starting it: a run nobody can follow should not be started
         reach.ping(plan.celery["result_backend"], what="result backend")
     app = celery_app(plan)
-    app.backend.subscribe_on_send = False  # starting a run needs only the broker
     runs = WorkflowRuns(redis.Redis.from_url(plan.celery["broker_url"]))
     run_id, last = workflows.send(app, plan, workflow, runs)
     click.echo(f"sent workflow {name}[{run_id}]: {workflow.size} steps", err=True)

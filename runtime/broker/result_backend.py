@@ -7,10 +7,7 @@ with a window between the read and the write in which another copy of the task c
 result. Here one Lua script does the check and the write on the server: one round trip, no
 window. The rule is the same as Celery's: a stored SUCCESS is never overwritten.
 
-A client that only publishes can turn off `subscribe_on_send`: Celery's Redis backend
-otherwise SUBSCRIBEs to every sent task's result channel while sending (so that `get()` wakes
-on the result), which needs the result backend up just to publish, and retries for ~20 s
-when it is down (`air send` with the result backend down hung that long, then failed).
+Sending subscribes to nothing: see on_task_call.
 
 The script reads the stored status with Redis's built-in cjson, which air's JSON-only result
 serializer makes possible (runtime/compiler/compile.py); a value it cannot decode is overwritten, as
@@ -47,8 +44,6 @@ return 1
 
 
 class RedisResultBackend(RedisBackend):  # type: ignore[misc]
-    subscribe_on_send = True
-
     def __init__(self, *args: Any, url: str | None = None, **kwargs: Any) -> None:
         # Selected as the app's backend class, so Celery passes no URL: take the configured one.
         app = kwargs.get("app")
@@ -58,8 +53,10 @@ class RedisResultBackend(RedisBackend):  # type: ignore[misc]
         self._store_script: Any = None
 
     def on_task_call(self, producer: Any, task_id: str) -> None:
-        if self.subscribe_on_send:
-            super().on_task_call(producer, task_id)
+        """Celery subscribes to every sent task's result channel here, in case someone waits:
+        two commands per send (SUBSCRIBE, and UNSUBSCRIBE later) for results mostly never read.
+        Waiting subscribes anyway (AsyncResult.get) and then reads the stored result, so a
+        result published before that is not missed."""
 
     def _store_result(
         self,

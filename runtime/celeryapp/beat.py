@@ -184,6 +184,8 @@ class RedisScheduler(Scheduler):  # type: ignore[misc]
 
 def _options(planned: PlannedEntry) -> dict[str, Any]:
     options: dict[str, Any] = {"queue": planned.queue, "priority": planned.broker_priority}
+    if planned.overlap == "skip":
+        options["ignore_result"] = False  # skip reads the last run's state from its result
     if planned.expires is not None:
         options["expires"] = planned.expires
     return options

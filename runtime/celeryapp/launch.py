@@ -15,17 +15,23 @@ import structlog
 from celery import Celery, concurrency
 from celery.utils.nodenames import default_nodename, host_format
 
-from runtime.celeryapp import logs
+from runtime.broker.transport import check_kombu
+from runtime.celeryapp import logs, solo
 from runtime.compiler.plan import WorkerPlan
 from runtime.config.redact import redact
 
 logger = structlog.get_logger("air.launch")
 
 
-def run_worker(app: Celery, worker: WorkerPlan, loglevel: str | None = None) -> int:
+def run_worker(
+    app: Celery, worker: WorkerPlan, loglevel: str | None = None, process: int = 1
+) -> int:
+    """Run process number `process` (1..worker.processes) of the pool."""
+    check_kombu()
     options: dict[str, Any] = dict(worker.options)
-    options["pool_cls"] = concurrency.get_implementation(options.pop("pool"))
-    options["hostname"] = host_format(default_nodename(options["hostname"]))
+    kind = options.pop("pool")
+    options["pool_cls"] = concurrency.get_implementation(kind)
+    options["hostname"] = host_format(default_nodename(worker.hostnames[process - 1]))
     if "autoscale" in options:
         options["autoscale"] = tuple(options["autoscale"])
     if loglevel:
@@ -40,6 +46,8 @@ def run_worker(app: Celery, worker: WorkerPlan, loglevel: str | None = None) -> 
             pool=worker.options["pool"],
             broker=redact(app.conf.broker_url),
         )
+    if kind == "solo":
+        solo.install(options.get("max_tasks_per_child"), options.get("max_memory_per_child"))
     instance = app.Worker(**options)
     instance.start()
     return int(instance.exitcode or 0)

@@ -7,9 +7,10 @@ import importlib
 from typing import Any
 
 from celery import Task
+from celery.app.task import get_actual_ignore_result
 from celery.exceptions import SoftTimeLimitExceeded
 
-from runtime.celeryapp import guards
+from runtime.celeryapp import guards, solo
 from runtime.compiler.plan import RetryPlan, TaskPlan
 from runtime.config import backoff
 
@@ -68,7 +69,8 @@ class AirTask(Task):  # type: ignore[misc]
         if policy is not None and not request.called_directly and not request.is_eager:
             guards.before_start(self, policy)
         try:
-            return super().__call__(*args, **kwargs)
+            with solo.time_limits(*self._limits()):
+                return super().__call__(*args, **kwargs)
         except Exception as exc:
             policy = self.policy
             if (
@@ -84,7 +86,14 @@ class AirTask(Task):  # type: ignore[misc]
             delay = retry_delay(policy.retry, self.request.retries)
             raise self.retry(exc=exc, countdown=delay, max_retries=policy.retry.max) from exc
 
+    def _limits(self) -> tuple[float | None, float | None]:
+        """(soft, hard) seconds: those sent with the task, else the task's own."""
+        hard, soft = getattr(self.request, "timelimit", None) or (None, None)
+        return soft or self.soft_time_limit, hard or self.time_limit
+
     def progress(self, done: int, total: int, **info: Any) -> None:
-        """Report progress as the PROGRESS state, which `air send --wait` shows as a bar."""
-        if self.request.id and not self.request.called_directly:
+        """Report progress as the PROGRESS state, which `air send --wait` shows as a bar; only
+        when the sender asked for the result, as `air send --wait` does."""
+        asked = not get_actual_ignore_result(self, self.request)
+        if self.request.id and not self.request.called_directly and asked:
             self.update_state(state="PROGRESS", meta={"done": done, "total": total, **info})

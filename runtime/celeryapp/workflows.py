@@ -74,6 +74,9 @@ def _signature(
         expires=policy.expires if policy else None,
         headers={NAME: name, RUN: run_id, STEP: position},
         immutable=not step["input"],  # `input: none`: the previous result is not passed on
+        # A chord collects its members' results in the result backend, and --wait reads the
+        # last one: a workflow's steps store theirs whatever the task's `result` policy says.
+        ignore_result=False,
     )
 
 

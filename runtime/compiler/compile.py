@@ -13,21 +13,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from runtime.compiler.plan import (
-    Plan,
-    QueuePlan,
-    RetryPlan,
-    ScheduleEntry,
-    TaskPlan,
-    WorkerPlan,
-    WorkflowPlan,
-)
-from runtime.config.model import Config, Pool, Queue, Schedule, Task
+from runtime.compiler import workers
+from runtime.compiler.plan import Plan, QueuePlan, RetryPlan, ScheduleEntry, TaskPlan, WorkflowPlan
+from runtime.compiler.workers import APP, flags, worker_plan
+from runtime.config.model import Config, Queue, Schedule, Task
 from runtime.config.units import redis_priority
 from runtime.config.validate import InvalidConfig, Validation, validate
 from runtime.config.workflows import ParallelStep, Step, Workflow
-
-APP = "runtime.celeryapp.app"  # the module `celery -A` loads; it builds the app from this same plan
 
 # kombu's Redis transport keeps one list per priority step; its default [0, 3, 6, 9] folds
 # ten priorities into four buckets. Ten steps keep every air priority distinct.
@@ -47,18 +39,32 @@ NOTES = (
     "pool allow twice the rate; `rate_limit: {rate: 30/m, scope: cluster}` holds across every "
     "worker of every pool: each start books the next free slot in Redis, and a task whose slot "
     "is later is sent again to start then (no worker process waits for it).",
-    "Time limits are enforced by the prefork pool only.",
+    "Processes: a pool runs one worker process per core unless it sets `processes`, each with "
+    "its own broker connection, sharing `concurrency` evenly; a process with one slot runs its "
+    "task itself (solo pool), which enforces time limits with SIGALRM in the task "
+    "(runtime/celeryapp/solo.py). A killed solo process's task comes back after the visibility "
+    "timeout; a prefork child's comes back at once, counted against its retries.",
+    "Time limits are enforced by the prefork and solo pools, not by threads.",
     "Worker start-up: mingle and gossip are off (--without-mingle --without-gossip). They add "
     "about a second to every start and serve worker-to-worker state sync that air does not use; "
     "heartbeats stay on because monitoring needs them.",
     "Delivery: tasks are acknowledged after they run (acks_late); a task whose worker process "
     "dies is sent again, counted against its retry limit; a task that fails or times out is "
     "acknowledged and recorded in the dead-letter store, never redelivered forever.",
+    "Delivery per queue: `delivery: at_most_once` takes a message out of Redis when it is "
+    "fetched and acknowledges it on receipt: a worker that dies mid-task loses it, nothing runs "
+    "twice, and a fetch costs no unacked-index entry.",
     "One message is reserved per worker process (prefetch multiplier 1 unless a pool sets more), "
     "so a backlog of low-priority work never sits in front of urgent work.",
     "Monitoring: task events are on for every pool unless it sets task_events: false; they are "
     "published in batches, at most 0.1 s late (runtime/celeryapp/consumer.py). Workers log at "
     "WARNING unless started with --loglevel (air up uses INFO).",
+    "Delivery: one Lua script per fetch pops the most urgent message, records it as "
+    "unacknowledged and removes the entries of the messages acknowledged since the last fetch; "
+    "an acknowledgement waits at most 0.1 s for it (runtime/broker/fetch.py).",
+    "Results: a task with `result: on_request` (the default) stores its result only when the "
+    "sender asks (`air send --wait`, apply_async(ignore_result=False)); a send subscribes to "
+    "no result channel until someone waits for the result.",
     "Redis: one client object per broker channel (runtime/broker/transport.py); each result is "
     "stored in one atomic round trip that never overwrites a SUCCESS "
     "(runtime/broker/result_backend.py).",
@@ -69,9 +75,12 @@ def seconds(delta: timedelta | None) -> float | None:
     return None if delta is None else delta.total_seconds()
 
 
-def compile_plan(config: Config) -> Plan:
+def compile_plan(config: Config, cores: int | None = None) -> Plan:
+    """`cores` (default: this machine's) sets how many processes a pool runs by default."""
+    cores = cores or workers.machine_cores()
     queue_priority = {q.name: q.priority for q in config.queues.values()}
-    tasks = {t.name: _task(t, queue_priority) for t in config.tasks.values()}
+    at_most_once = {q.name for q in config.queues.values() if q.delivery == "at_most_once"}
+    tasks = {t.name: _task(t, queue_priority, at_most_once) for t in config.tasks.values()}
     default_priority = queue_priority[config.default_queue]
     visibility = config.broker.visibility_timeout.total_seconds()
     return Plan(
@@ -80,10 +89,10 @@ def compile_plan(config: Config) -> Plan:
         default_queue=config.default_queue,
         queues=tuple(_queue(q) for q in sorted(config.queues.values(), key=lambda q: -q.priority)),
         tasks=tasks,
-        workers={p.name: _worker(p, queue_priority) for p in config.pools.values()},
+        workers={p.name: worker_plan(p, queue_priority, cores) for p in config.pools.values()},
         beat={s.name: _schedule(s, tasks, visibility) for s in config.schedules.values()},
         beat_options=dict(BEAT_OPTIONS),
-        beat_argv=("celery", "-A", APP, "beat", *_flags(BEAT_OPTIONS, _BEAT_FLAGS)),
+        beat_argv=("celery", "-A", APP, "beat", *flags(BEAT_OPTIONS, _BEAT_FLAGS)),
         notes=NOTES,
         workflows={w.name: _workflow(w) for w in config.workflows.values()},
         result_backend_class=_result_backend_class(config.broker.result_backend),
@@ -117,10 +126,11 @@ def _queue(queue: Queue) -> QueuePlan:
         broker_priority=redis_priority(queue.priority),
         slo_max_wait=seconds(slo.max_wait) if slo else None,
         slo_max_depth=slo.max_depth if slo else None,
+        delivery=queue.delivery,
     )
 
 
-def _task(task: Task, queue_priority: dict[str, int]) -> TaskPlan:
+def _task(task: Task, queue_priority: dict[str, int], at_most_once: set[str]) -> TaskPlan:
     retry = task.retry
     return TaskPlan(
         name=task.name,
@@ -136,7 +146,10 @@ def _task(task: Task, queue_priority: dict[str, int]) -> TaskPlan:
         else None,
         unique_for=seconds(task.unique.hold) if task.unique else None,
         unique_key=task.unique.key if task.unique else (),
-        acks_late=task.acks_late,
+        # An at-most-once queue's tasks are acknowledged on receipt (their message is already
+        # gone from Redis: runtime/broker/fetch.py).
+        acks_late=task.acks_late and task.queue not in at_most_once,
+        result=task.result,
         expires=seconds(task.expires),
         dead_letter=task.dead_letter,
         retry=RetryPlan(
@@ -199,6 +212,10 @@ def _celery_settings(
             "visibility_timeout": visibility,
             "priority_steps": PRIORITY_STEPS,
             "queue_order_strategy": "priority",
+            # Fetched without an entry in the unacked index (runtime/broker/fetch.py).
+            "at_most_once_queues": sorted(
+                q.name for q in config.queues.values() if q.delivery == "at_most_once"
+            ),
             # Sweep for messages whose visibility timeout ran out every few seconds (kombu's
             # default is ~100 s: interval 10 s x throttle 10).
             "unacked_restore_interval": max(1, min(10, int(visibility // 10))),
@@ -236,6 +253,8 @@ def _transport(url: str) -> dict[str, str]:
 def _annotation(task: TaskPlan) -> dict[str, object]:
     annotation: dict[str, object] = {
         "acks_late": task.acks_late,
+        # A sender that asks (ignore_result=False in the message) overrides this.
+        "ignore_result": task.result == "on_request",
         # Used by Celery when a worker process dies mid-task (task_retry_on_worker_lost).
         "max_retries": task.retry.max,
         "default_retry_delay": task.retry.initial,
@@ -248,75 +267,6 @@ def _annotation(task: TaskPlan) -> dict[str, object]:
     }
     annotation.update({k: v for k, v in optional.items() if v is not None})
     return annotation
-
-
-# Worker keyword -> `celery worker` flag; the argv shown to users is derived from the same options
-# that `air run` passes to celery.apps.worker.Worker, so the two cannot drift apart.
-WORKER_FLAGS = {
-    "hostname": "--hostname",
-    "queues": "--queues",
-    "pool": "--pool",
-    "concurrency": "--concurrency",
-    "autoscale": "--autoscale",
-    "prefetch_multiplier": "--prefetch-multiplier",
-    "optimization": "-O",
-    "max_tasks_per_child": "--max-tasks-per-child",
-    "max_memory_per_child": "--max-memory-per-child",
-    "loglevel": "--loglevel",
-    "task_events": "--task-events",
-    "without_mingle": "--without-mingle",
-    "without_gossip": "--without-gossip",
-}
-
-
-def _worker(pool: Pool, queue_priority: dict[str, int]) -> WorkerPlan:
-    queues = tuple(sorted(pool.queues, key=lambda q: -queue_priority.get(q, 0)))
-    options: dict[str, object] = {
-        "hostname": f"{pool.name}@%h",
-        "queues": list(queues),
-        "pool": pool.pool,
-        "prefetch_multiplier": pool.prefetch_multiplier,
-        # fair: hand a task only to an idle child, so an urgent task is never queued behind a
-        # long one in a busy child's pipe.
-        "optimization": "fair",
-        "task_events": pool.task_events,
-        "without_mingle": True,
-        "without_gossip": True,
-        # Celery's default level: a line per task at INFO costs throughput and floods production
-        # logs; task events carry that record. `air up` and `air run --loglevel INFO` show it.
-        "loglevel": "WARNING",
-    }
-    if pool.autoscale:
-        options["autoscale"] = [pool.autoscale.max, pool.autoscale.min]
-    else:
-        options["concurrency"] = pool.concurrency
-    if pool.max_tasks_per_child:
-        options["max_tasks_per_child"] = pool.max_tasks_per_child
-    if pool.max_memory_per_child:
-        options["max_memory_per_child"] = pool.max_memory_per_child
-    concurrency = pool.autoscale.max if pool.autoscale else pool.concurrency
-    return WorkerPlan(
-        pool=pool.name,
-        queues=queues,
-        concurrency=concurrency,
-        replicas={"min": pool.replicas.min, "max": pool.replicas.max},
-        options=options,
-        argv=("celery", "-A", APP, "worker", *_flags(options, WORKER_FLAGS)),
-    )
-
-
-def _flags(options: dict[str, object], flags: dict[str, str]) -> list[str]:
-    argv: list[str] = []
-    for key, value in options.items():
-        if value is False:
-            continue
-        if value is True:
-            argv.append(flags[key])
-        elif isinstance(value, list):
-            argv += [flags[key], ",".join(str(v) for v in value)]
-        else:
-            argv += [flags[key], str(value)]
-    return argv
 
 
 def _schedule(schedule: Schedule, tasks: dict[str, TaskPlan], visibility: float) -> ScheduleEntry:

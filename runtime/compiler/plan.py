@@ -30,6 +30,7 @@ class TaskPlan:
     unique_for: float | None  # seconds a send claims the task's name and key
     unique_key: tuple[str, ...]  # argument names that make two sends the same
     acks_late: bool
+    result: str  # on_request: stored only when the sender asks | always
     expires: float | None
     dead_letter: bool
     retry: RetryPlan
@@ -42,6 +43,7 @@ class QueuePlan:
     broker_priority: int  # what goes on the wire (Redis: 0 is the most urgent)
     slo_max_wait: float | None = None  # seconds a message may wait (queues.NAME.slo.max_wait)
     slo_max_depth: int | None = None  # messages that may wait (queues.NAME.slo.max_depth)
+    delivery: str = "at_least_once"  # or at_most_once: removed from Redis when fetched
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,10 +69,12 @@ class WorkflowPlan:
 class WorkerPlan:
     pool: str
     queues: tuple[str, ...]  # most urgent first
-    concurrency: int
+    concurrency: int  # task slots over all processes
+    processes: int  # worker processes, each with `concurrency / processes` slots
+    hostnames: tuple[str, ...]  # one node name per process ('%h': this host)
     replicas: dict[str, int]  # {min, max}: copies of this worker a deployment runs
-    options: dict[str, Any]  # celery.apps.worker.Worker keyword arguments
-    argv: tuple[str, ...]  # the same worker as a `celery` command line
+    options: dict[str, Any]  # one process's celery.apps.worker.Worker keyword arguments
+    argv: tuple[str, ...]  # the same process as a `celery` command line
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

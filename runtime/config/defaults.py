@@ -21,6 +21,10 @@ BROKER: dict[str, Any] = {
     "result_expires": "1d",
 }
 
+QUEUE: dict[str, Any] = {
+    "delivery": "at_least_once",
+}
+
 POOL: dict[str, Any] = {
     "concurrency": 1,
     "max_tasks_per_child": None,
@@ -28,7 +32,10 @@ POOL: dict[str, Any] = {
     # One message reserved per process: a backlog of low-priority work never sits in a worker's
     # buffer in front of urgent work that arrives later.
     "prefetch_multiplier": 1,
-    "pool": "prefork",
+    # None: solo when a process has one slot, else prefork (runtime/compiler/workers.py).
+    "pool": None,
+    # None: one process per core, at most `concurrency` (runtime/compiler/workers.py).
+    "processes": None,
     "autoscale": None,
     "task_events": True,
     # One copy of each pool's worker, as `air up` runs; a deployment scales within these bounds.
@@ -38,6 +45,8 @@ POOL: dict[str, Any] = {
 TASK: dict[str, Any] = {
     "queue": "default",
     "acks_late": True,
+    # Stored only when the sender asks: most results (beat, air send) are never read.
+    "result": "on_request",
     "time_limit": None,
     "rate_limit": None,
     "expires": None,

@@ -86,6 +86,7 @@ class Queue:
     name: str
     priority: int
     description: str
+    delivery: str  # at_least_once | at_most_once
     slo: Slo | None = None
     origin: Origin = field(compare=False, repr=False)
 
@@ -120,7 +121,8 @@ class Pool:
     max_tasks_per_child: int | None
     max_memory_per_child: int | None  # KiB
     prefetch_multiplier: int
-    pool: str  # prefork | threads | solo
+    pool: str | None  # prefork | threads | solo; None: chosen by the compiler
+    processes: int | None  # None: one per core, chosen by the compiler
     autoscale: Autoscale | None
     task_events: bool
     replicas: Replicas
@@ -146,6 +148,7 @@ class Task:
     unique: Unique | None
     retry: RetryPolicy
     acks_late: bool
+    result: str  # on_request | always
     expires: timedelta | None
     dead_letter: bool
     description: str
@@ -243,6 +246,7 @@ def _queue(name: str, data: dict[str, Any], origin: Origin) -> Queue:
         name=name,
         priority=_value(data, "priority", int, 5),
         description=_value(data, "description", str, ""),
+        delivery=_value(data, "delivery", str, defaults.QUEUE["delivery"]),
         slo=_slo(data["slo"]) if isinstance(data.get("slo"), dict) else None,
         origin=origin,
     )
@@ -275,6 +279,7 @@ def _pool(name: str, data: dict[str, Any], origin: Origin) -> Pool:
         max_memory_per_child=memory_kib,
         prefetch_multiplier=_value(data, "prefetch_multiplier", int, d["prefetch_multiplier"]),
         pool=_value(data, "pool", str, d["pool"]),
+        processes=_value(data, "processes", int, d["processes"]),
         task_events=_value(data, "task_events", bool, d["task_events"]),
         autoscale=Autoscale(
             min=_value(autoscale, "min", int, 0), max=_value(autoscale, "max", int, 1)
@@ -339,6 +344,7 @@ def _task(name: str, data: dict[str, Any], policy_defaults: dict[str, Any], root
             inherited.at("retry"),
         ),
         acks_late=_typed(pick("acks_late"), bool, defaults.TASK["acks_late"]),
+        result=_typed(pick("result"), str, defaults.TASK["result"]),
         expires=_duration({"expires": pick("expires")}, "expires", {}),
         dead_letter=_typed(pick("dead_letter"), bool, defaults.TASK["dead_letter"]),
         description=_value(data, "description", str, ""),

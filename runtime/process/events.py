@@ -44,8 +44,9 @@ class EventWatcher:
                 self.connected.clear()
                 if self._stop.is_set():
                     return
-                logger.warning("events: %s: %s; reconnecting in %.1fs",
-                               type(exc).__name__, exc, delay)
+                logger.warning(
+                    "events: %s: %s; reconnecting in %.1fs", type(exc).__name__, exc, delay
+                )
                 self._stop.wait(delay)
                 delay = min(delay * 2, BACKOFF_MAX)
 

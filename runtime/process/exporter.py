@@ -53,8 +53,9 @@ class AirCollector:
             logger.warning("exporter: cannot read Redis: %s", exc)
             return
         yield from self._queues(depths, now)
-        letters = GaugeMetricFamily("air_dead_letters", "Tasks in the dead-letter store.",
-                                    labels=["task"])
+        letters = GaugeMetricFamily(
+            "air_dead_letters", "Tasks in the dead-letter store.", labels=["task"]
+        )
         for task, count in sorted(dead.items()):
             letters.add_metric([task], count)
         yield letters
@@ -80,25 +81,29 @@ class AirCollector:
             age.add_metric([found.name], oldest)
             queue = slos[found.name]
             if queue.slo_max_depth is not None:
-                breached.add_metric([found.name, "max_depth"],
-                                    int(found.depth > queue.slo_max_depth))
+                breached.add_metric(
+                    [found.name, "max_depth"], int(found.depth > queue.slo_max_depth)
+                )
             if queue.slo_max_wait is not None:
                 breached.add_metric([found.name, "max_wait"], int(oldest > queue.slo_max_wait))
         yield from (depth, age, breached)
 
     def _from_events(self) -> Iterator[Metric]:
-        workers = GaugeMetricFamily("air_pool_workers", "Live workers of the pool.",
-                                    labels=["pool"])
-        processes = GaugeMetricFamily("air_pool_processes", "Pool processes of its live workers.",
-                                      labels=["pool"])
+        workers = GaugeMetricFamily(
+            "air_pool_workers", "Live workers of the pool.", labels=["pool"]
+        )
+        processes = GaugeMetricFamily(
+            "air_pool_processes", "Pool processes of its live workers.", labels=["pool"]
+        )
         declared = {name: w.concurrency for name, w in self.plan.workers.items()}
         for pool, load in sorted(self.tally.pools(declared).items()):
             workers.add_metric([pool], len(load.workers))
             processes.add_metric([pool], load.processes)
         yield from (workers, processes)
         totals, runtimes, waits = self.tally.snapshot_totals()
-        tasks = CounterMetricFamily("air_tasks_total", "Tasks finished, by final state.",
-                                    labels=["task", "state"])
+        tasks = CounterMetricFamily(
+            "air_tasks_total", "Tasks finished, by final state.", labels=["task", "state"]
+        )
         for (task, state), count in sorted(totals.items()):
             tasks.add_metric([task, state], count)
         yield tasks
@@ -116,10 +121,16 @@ class AirCollector:
         yield wait
 
     def _schedules(self, last_runs: dict[str, str], now: float) -> Iterator[Metric]:
-        last = GaugeMetricFamily("air_schedule_last_fire_timestamp_seconds",
-                                 "When beat last sent the schedule's task.", labels=["schedule"])
-        following = GaugeMetricFamily("air_schedule_next_fire_timestamp_seconds",
-                                      "When beat sends it next.", labels=["schedule"])
+        last = GaugeMetricFamily(
+            "air_schedule_last_fire_timestamp_seconds",
+            "When beat last sent the schedule's task.",
+            labels=["schedule"],
+        )
+        following = GaugeMetricFamily(
+            "air_schedule_next_fire_timestamp_seconds",
+            "When beat sends it next.",
+            labels=["schedule"],
+        )
         for name, entry in sorted(self.plan.beat.items()):
             if not entry.enabled:
                 continue

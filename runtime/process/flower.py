@@ -7,7 +7,7 @@ import ipaddress
 import sys
 from collections.abc import Mapping
 
-from runtime.compiler.compile import APP
+from runtime.compiler.workers import APP
 from runtime.config.errors import UsageError
 
 AUTH_ENV = "AIR_FLOWER_BASIC_AUTH"  # user:password[,user:password...]
@@ -17,8 +17,17 @@ DEFAULT_PORT = 5555
 def flower_argv(address: str, port: int) -> list[str]:
     # --conf=/dev/null: Flower would otherwise execute a flowerconfig.py found in the working
     # directory; air's config is its YAML.
-    return [sys.executable, "-m", "celery", "-A", APP, "flower", f"--address={address}",
-            f"--port={port}", "--conf=/dev/null"]
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        APP,
+        "flower",
+        f"--address={address}",
+        f"--port={port}",
+        "--conf=/dev/null",
+    ]
 
 
 def flower_env(environ: Mapping[str, str]) -> dict[str, str]:

@@ -29,11 +29,20 @@ def seconds(value: float | None) -> str:
     return f"{value:.1f}s" if value < 120 else f"{value / 60:.0f}m"
 
 
-def queue_table(plan: Plan, depths: list[QueueDepth], flows: dict[str, QueueFlow],
-                now: float) -> Table:
+def queue_table(
+    plan: Plan, depths: list[QueueDepth], flows: dict[str, QueueFlow], now: float
+) -> Table:
     table = Table(title="queues", title_justify="left", expand=True)
-    for column in ("queue", "waiting", "oldest", "running", "tasks/s", "failed", "wait p50",
-                   "wait p99"):
+    for column in (
+        "queue",
+        "waiting",
+        "oldest",
+        "running",
+        "tasks/s",
+        "failed",
+        "wait p50",
+        "wait p99",
+    ):
         table.add_column(column, justify="left" if column == "queue" else "right", no_wrap=True)
     found = {d.name: d for d in depths}
     for queue in plan.queues:
@@ -85,16 +94,23 @@ class Monitor:
             depths = []
             status = Text(f"{self.title}   broker: {exc}", "bold red")
         flows = self.tally.flows([q.name for q in self.plan.queues])
-        return Group(status, queue_table(self.plan, depths, flows, now),
-                     pool_table(self.tally.pools(self.declared)))
+        return Group(
+            status,
+            queue_table(self.plan, depths, flows, now),
+            pool_table(self.tally.pools(self.declared)),
+        )
 
     def run(self, console: Console | None = None, keys: Keys | None = None) -> None:
         """Redraw until `q` (or Ctrl-C, which the caller turns into its exit code)."""
         self.watcher.start()
         keys = keys or Keys()
         try:
-            with keys, Live(self.view(), console=console, screen=keys.interactive,
-                            auto_refresh=False) as live:
+            with (
+                keys,
+                Live(
+                    self.view(), console=console, screen=keys.interactive, auto_refresh=False
+                ) as live,
+            ):
                 while True:
                     deadline = time.monotonic() + REFRESH
                     while (left := deadline - time.monotonic()) > 0:

@@ -13,10 +13,30 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Seconds; the same ladder for wait and runtime, from a no-op task to an hour-long export.
-BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
-           900.0, 3600.0)
-STATES = {"task-succeeded": "succeeded", "task-failed": "failed", "task-retried": "retried",
-          "task-rejected": "rejected"}
+BUCKETS = (
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    300.0,
+    900.0,
+    3600.0,
+)
+STATES = {
+    "task-succeeded": "succeeded",
+    "task-failed": "failed",
+    "task-retried": "retried",
+    "task-rejected": "rejected",
+}
 FINISHED = {*STATES, "task-revoked"}
 GONE_AFTER = 2.5  # heartbeat intervals without a heartbeat before a worker counts as gone
 RATE_WINDOW = 10.0  # seconds of completions behind tasks/s
@@ -135,8 +155,9 @@ class Tally:
         name = event.get("air_task") or event.get("name") or self._names.get(uuid)
         if name:
             _remember(self._names, uuid, str(name))
-        queue = str(event.get("air_queue") or (self.route(str(name)) if name and self.route
-                                                 else "") or "")
+        queue = str(
+            event.get("air_queue") or (self.route(str(name)) if name and self.route else "") or ""
+        )
         now = self.clock()
         if kind == "task-started":
             _remember(self._running, uuid, (queue, str(event.get("hostname", ""))))
@@ -217,8 +238,9 @@ class Tally:
             for queue in queues
         }
 
-    def snapshot_totals(self) -> tuple[dict[tuple[str, str], int], dict[str, Histogram],
-                                       dict[str, Histogram]]:
+    def snapshot_totals(
+        self,
+    ) -> tuple[dict[tuple[str, str], int], dict[str, Histogram], dict[str, Histogram]]:
         """Copies of the task totals and the runtime (by task) and wait (by queue) histograms."""
         with self.lock:
             copy = {k: Histogram(list(h.counts), h.total, h.count) for k, h in self.runtime.items()}

@@ -11,8 +11,8 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from runtime.compiler.compile import WORKER_FLAGS
 from runtime.compiler.plan import Plan
+from runtime.compiler.workers import WORKER_FLAGS
 from runtime.config import pointer as ptr
 from runtime.config.model import Config, Origin
 from runtime.config.source import Document
@@ -218,9 +218,10 @@ def pool_item(name: str, config: Config, plan: Plan, where: Locator) -> Item:
         "max_tasks_per_child": pool.max_tasks_per_child,
         "max_memory_per_child": pool.max_memory_per_child,
         "prefetch_multiplier": pool.prefetch_multiplier,
-        "pool": pool.pool,
+        "pool": worker.options.get("pool"),
         "task_events": pool.task_events,
     }
+    each = f" on each of {worker.processes} processes" if worker.processes > 1 else ""
     settings = []
     for key in _POOL_KEYS:
         option = worker.options.get(key)
@@ -234,7 +235,19 @@ def pool_item(name: str, config: Config, plan: Plan, where: Locator) -> Item:
         shown = show(values[key])
         if key == "max_memory_per_child" and values[key] is not None:
             shown = f"{values[key]}KiB"
+        if key in ("concurrency", "pool") and option is not None:
+            target += each
         settings.append(Setting(key, values[key], shown, where.source(pool.origin.at(key)), target))
+    settings.append(
+        Setting(
+            "processes",
+            worker.processes,
+            show(worker.processes),
+            where.source(pool.origin.at("processes")),
+            f"`air run {name}` starts {worker.processes} worker process(es): "
+            + ", ".join(worker.hostnames),
+        )
+    )
     return _item("pool", name, where.declared(pool.origin), settings)
 
 

@@ -48,6 +48,7 @@ def queues_config(redis_url: str, **overrides: Any) -> dict[str, Any]:
             "queue": "default",
             "time_limit": {"soft": "20s", "hard": "30s"},
             "retry": {"max": 0},
+            "result": "always",  # tests read results; on_request: tests/e2e/test_results.py
         },
         "queues": {"urgent": {"priority": 10}, "default": {"priority": 5}, "bulk": {"priority": 1}},
         "pools": {
@@ -138,14 +139,20 @@ class Platform:
         self, pool: str, process: subprocess.Popen[bytes] | None = None, timeout: float = 30
     ) -> None:
         app = self.app()
-        name = f"{pool}@{socket.gethostname()}"
+        names = self.nodenames(pool)
 
         def answered() -> bool:
             if process is not None and process.poll() is not None:
                 raise AssertionError(f"{pool} exited with {process.returncode}:\n{self.logs()}")
-            return bool(ping(app, [name], timeout=0.3))
+            return len(ping(app, names, timeout=0.3)) == len(names)
 
-        wait_until(answered, timeout, message=f"worker {name} to answer ping")
+        wait_until(answered, timeout, message=f"workers {', '.join(names)} to answer ping")
+
+    def nodenames(self, pool: str) -> list[str]:
+        """The node name of each of the pool's processes."""
+        plan, _ = load_plan(self.config_dir)
+        host = socket.gethostname()
+        return [name.replace("%h", host) for name in plan.workers[pool].hostnames]
 
     def logs(self) -> str:
         return "\n".join(

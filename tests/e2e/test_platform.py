@@ -73,9 +73,9 @@ def _app() -> Any:
 def _ping(app: Any, pool: str) -> None:
     import socket
 
-    name = f"{pool}@{socket.gethostname()}"
-    wait_until(lambda: ping(app, [name]), timeout=60,
-               message=f"{name} to answer ping")
+    names = [n.replace("%h", socket.gethostname()) for n in app.air_plan.workers[pool].hostnames]
+    wait_until(lambda: len(ping(app, names)) == len(names), timeout=60,
+               message=f"{', '.join(names)} to answer ping")
 
 
 def _count(table: sa.Table, *where: Any) -> int:
@@ -87,7 +87,7 @@ def test_every_task_does_its_work_in_the_running_platform(shipped: dict[str, Any
     app, run = shipped["app"], {}
 
     def call(name: str, **kwargs: Any) -> Any:
-        result = app.send_task(name, kwargs=kwargs).get(timeout=120)
+        result = app.send_task(name, kwargs=kwargs, ignore_result=False).get(timeout=120)
         run[name] = result
         return result
 

@@ -16,6 +16,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
 def test_killing_a_pool_process_mid_task_redelivers_it(platform: Platform, redis_client) -> None:
     config = queues_config(platform.redis_url)
+    # A prefork child: its parent sees it die and redelivers at once (a solo process's task
+    # comes back after the visibility timeout: tests/e2e/test_fast_pool.py).
+    config["pools"]["default"]["pool"] = "prefork"
     config["tasks"]["sample.slow"] = {"retry": {"max": 2, "initial": "0.2s"}}
     platform.write(config)
     platform.start_pool("default")
@@ -34,6 +37,7 @@ def test_lost_worker_past_its_retry_limit_is_dead_lettered(
     platform: Platform, redis_client
 ) -> None:
     config = queues_config(platform.redis_url)
+    config["pools"]["default"]["pool"] = "prefork"
     config["tasks"]["sample.slow"] = {"retry": {"max": 0}}
     platform.write(config)
     platform.start_pool("default")

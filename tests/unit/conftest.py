@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from textwrap import dedent
 
@@ -23,6 +23,14 @@ pools:
 MINIMAL_SCHEDULES = "version: 1\n"
 
 WriteConfig = Callable[..., Path]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def two_cores() -> Iterator[None]:
+    """Plans compile as on a 2-core machine, whatever this one has: pools get 2 processes."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("runtime.compiler.workers.machine_cores", lambda: 2)
+        yield
 
 
 @pytest.fixture

@@ -112,17 +112,20 @@ def test_pools_lists_every_pool_and_its_worker_command() -> None:
 
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["POOL", "QUEUES", "CONCURRENCY", "TASKS/CHILD", "TYPE"]
+    header = ["POOL", "QUEUES", "CONCURRENCY", "PROCESSES", "TASKS/CHILD", "TYPE"]
+    assert lines[0].split() == header
     rows = {line.split()[0]: line.split() for line in lines[1:6]}
-    assert rows == {
-        "high-priority": ["high-priority", "high_priority", "2", "100", "prefork"],
-        "default": ["default", "default", "4", "200", "prefork"],
-        "ai-tasks": ["ai-tasks", "ai_tasks", "2", "50", "prefork"],
-        "data-pipeline": ["data-pipeline", "data_pipeline", "1", "20", "prefork"],
-        "low-priority": ["low-priority", "low_priority", "1", "50", "prefork"],
+    assert rows == {  # on two cores (tests/unit/conftest.py)
+        "high-priority": ["high-priority", "high_priority", "2", "2", "100", "solo"],
+        "default": ["default", "default", "4", "2", "200", "prefork"],
+        "ai-tasks": ["ai-tasks", "ai_tasks", "2", "2", "50", "solo"],
+        "data-pipeline": ["data-pipeline", "data_pipeline", "1", "1", "20", "solo"],
+        "low-priority": ["low-priority", "low_priority", "1", "1", "50", "solo"],
     }
     for pool in POOLS:
-        assert f"  {pool}: {shlex.join(plan.workers[pool].argv)}" in lines
+        worker = plan.workers[pool]
+        times = " (x2)" if worker.processes == 2 else ""
+        assert f"  {pool}{times}: {shlex.join(worker.argv)}" in lines
 
 
 # --- schedule ------------------------------------------------------------------------------------
@@ -230,7 +233,8 @@ def test_run_dry_run_prints_the_config_dir_and_the_worker_command(pool: str) -> 
         f"AIR_CONFIG_DIR={shlex.quote(str(SHIPPED.resolve()))} "
         f"{shlex.join(plan.workers[pool].argv)}\n"
     )
-    assert f"--hostname {pool}@%h" in result.stdout
+    hostname = f"{pool}@%h" if plan.workers[pool].processes == 1 else f"{pool}.%i@%h"
+    assert f"--hostname {hostname}" in result.stdout
 
 
 def test_run_of_an_unknown_pool_is_a_usage_error_with_a_hint() -> None:

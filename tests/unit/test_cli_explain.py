@@ -63,7 +63,8 @@ def test_a_shared_name_shows_the_queue_and_the_pool() -> None:
     code, out, _ = air_main("explain", "pool:default")
     assert code == 0 and out.startswith("pool default  (") and "queue default" not in out
     table = rows(out)
-    assert table["concurrency"][2] == "--concurrency 4"
+    assert table["concurrency"][0] == "4"  # the pool's slots, split over its processes
+    assert table["concurrency"][2].startswith("--concurrency ")
     assert table["autoscale"][1:] == ["air default", "--autoscale not passed"]
 
 

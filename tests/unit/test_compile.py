@@ -317,10 +317,15 @@ def test_shipped_worker_argv(shipped: Plan, pool: str) -> None:
     queue, concurrency, per_child = SHIPPED_POOLS[pool]
     argv = shipped.workers[pool].argv
 
+    worker = shipped.workers[pool]
+    processes = 2 if concurrency % 2 == 0 else 1  # one per core (2 here), splitting evenly
+    assert worker.processes == processes and worker.concurrency == concurrency
     assert argv[:4] == ("celery", "-A", "runtime.celeryapp.app", "worker")
-    assert flag(argv, "--hostname") == f"{pool}@%h"
+    assert flag(argv, "--hostname") == (f"{pool}@%h" if processes == 1 else f"{pool}.%i@%h")
     assert flag(argv, "--queues") == queue
-    assert flag(argv, "--concurrency") == str(concurrency)
+    slots = concurrency // processes
+    assert flag(argv, "--concurrency") == str(slots)
+    assert flag(argv, "--pool") == ("solo" if slots == 1 else "prefork")
     assert flag(argv, "--max-tasks-per-child") == str(per_child)
     assert flag(argv, "--prefetch-multiplier") == "1"
     assert "--without-mingle" in argv and "--without-gossip" in argv

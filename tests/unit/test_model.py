@@ -118,7 +118,7 @@ def test_built_in_defaults_without_a_defaults_section() -> None:
         pool.autoscale,
         pool.max_tasks_per_child,
         pool.max_memory_per_child,
-    ) == (1, 1, "prefork", None, None, None)
+    ) == (1, 1, None, None, None, None)
     assert config.broker.url == defaults.BROKER["url"]
     assert config.broker.result_backend == config.broker.url
     assert config.broker.visibility_timeout == timedelta(hours=1)

@@ -119,6 +119,7 @@ DEFAULT_SOURCES: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {
     ("queues", ("$defs", "pool", "properties")): defaults.POOL,
     ("queues", ("$defs", "rateLimit", "anyOf", "1", "properties")): defaults.RATE_LIMIT,
     ("queues", ("$defs", "unique", "properties")): defaults.UNIQUE,
+    ("queues", ("$defs", "queue", "properties")): defaults.QUEUE,
     ("schedules", ("properties",)): {"timezone": defaults.TIMEZONE},
     ("schedules", ("$defs", "schedule", "properties")): defaults.SCHEDULE,
     ("workflows", ("$defs", "workflow", "properties")): {"description": ""},

@@ -11,6 +11,7 @@ from runtime.config.diagnostics import Diagnostic
 from runtime.config.model import Config
 from runtime.config.rules.broker import broker_url
 from runtime.config.rules.context import Context, Rule
+from runtime.config.rules.delivery import at_most_once_retries
 from runtime.config.rules.fires import fire_timing
 from runtime.config.rules.limits import (
     pool_limits,
@@ -34,6 +35,7 @@ RULES: tuple[Rule, ...] = (
     unique_claims,
     pool_replicas,
     queue_slos,
+    at_most_once_retries,
     schedule_references,
     schedule_timing,
     daylight_saving,

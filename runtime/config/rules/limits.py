@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from runtime.config.diagnostics import Diagnostic
+from runtime.config.model import Pool
 from runtime.config.rules.context import Context, line_of
 from runtime.config.units import format_duration
 
@@ -103,7 +104,7 @@ def pool_replicas(ctx: Context) -> Iterator[Diagnostic]:
 
 
 def pool_limits(ctx: Context) -> Iterator[Diagnostic]:
-    """Time limits need prefork; autoscale bounds are ordered."""
+    """Time limits need prefork or solo; autoscale bounds are ordered; processes split evenly."""
     for pool in ctx.config.pools.values():
         if pool.autoscale and pool.autoscale.min > pool.autoscale.max:
             yield ctx.error(
@@ -113,7 +114,8 @@ def pool_limits(ctx: Context) -> Iterator[Diagnostic]:
                 pool.origin.at("autoscale", "min"),
                 hint="make min at most max",
             )
-        if pool.pool == "prefork":
+        yield from _processes(ctx, pool)
+        if pool.pool != "threads":
             continue
         limited = sorted(
             t.name
@@ -127,7 +129,7 @@ def pool_limits(ctx: Context) -> Iterator[Diagnostic]:
                 f"does not enforce time limits, but runs tasks that have them: "
                 f"{', '.join(limited[:5])}{' ...' if len(limited) > 5 else ''}",
                 pool.origin.at("pool"),
-                hint="use pool: prefork, or remove the time limits",
+                hint="use pool: prefork or solo, or remove the time limits",
             )
 
 
@@ -156,3 +158,26 @@ def unique_claims(ctx: Context) -> Iterator[Diagnostic]:
                 hint="make unique.for at least the hard time limit (and the time a task may "
                 "wait in its queue)",
             )
+
+
+def _processes(ctx: Context, pool: Pool) -> Iterator[Diagnostic]:
+    """Every process of a pool gets the same number of slots."""
+    processes = pool.processes
+    if processes is None or processes == 1:
+        return
+    where = pool.origin.at("processes")
+    if pool.autoscale:
+        yield ctx.error(
+            "AIR311",
+            f"pool '{pool.name}' autoscales, which one process does: processes {processes}",
+            where,
+            hint="remove processes (or set it to 1), or replace autoscale with concurrency",
+        )
+    elif pool.concurrency % processes:
+        yield ctx.error(
+            "AIR311",
+            f"concurrency {pool.concurrency} of pool '{pool.name}' does not split evenly "
+            f"over {processes} processes",
+            where,
+            hint=f"make concurrency a multiple of {processes}, or change processes",
+        )

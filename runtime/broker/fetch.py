@@ -1,0 +1,134 @@
+"""The fetch script and the deferred acknowledgements of air's Redis transport.
+
+kombu pays three round trips per message: BRPOP, a MULTI/ZADD/HSET/EXEC recording the delivery
+in the unacked index, and a MULTI/ZREM/HDEL/EXEC when it is acknowledged. Here one Lua script
+pops the most urgent message, records it in the same `unacked` hash and `unacked_index` zset
+kombu uses (so kombu's restore of messages past the visibility timeout works unchanged), and
+removes the entries of the messages acknowledged since the previous fetch: one round trip per
+message at steady state. Being one script, the pop and its record are atomic: no window in
+which a crash loses a popped message (BRPOP and the MULTI that follows it have one).
+
+An acknowledgement waits for the next fetch, at most ACK_DELAY: a timer sends whatever is still
+pending when the worker is idle or busy with a long task, and closing the channel sends the
+rest. A worker killed in that window has its last tasks delivered again after the visibility
+timeout: at-least-once, with up to ACK_DELAY of duplicates.
+"""
+
+from __future__ import annotations
+
+import threading
+from time import time
+from typing import Any
+
+from kombu.transport import redis as kombu_redis
+from kombu.transport import virtual
+
+ACK_DELAY = 0.1  # seconds an acknowledgement may wait for the next fetch
+
+# KEYS: the queue lists, most urgent first, then the unacked hash and the unacked index.
+# ARGV[1]: now (seconds), ARGV[2]: one character per list, '1' to record what it delivers in
+# the unacked index, '0' for an at-most-once queue's; ARGV[3..]: delivery tags acknowledged
+# since the last fetch. Returns {list key, message} or nil when every list is empty. The stored
+# entry is what kombu's QoS.append stores: [message, exchange, routing_key] as JSON, the
+# message kept verbatim.
+FETCH = """
+local unacked, index = KEYS[#KEYS - 1], KEYS[#KEYS]
+if #ARGV > 2 then
+  redis.call('HDEL', unacked, unpack(ARGV, 3))
+  redis.call('ZREM', index, unpack(ARGV, 3))
+end
+for i = 1, #KEYS - 2 do
+  local item = redis.call('RPOP', KEYS[i])
+  if item and string.sub(ARGV[2], i, i) == '0' then
+    return {KEYS[i], item}
+  elseif item then
+    local props = cjson.decode(item)['properties']
+    local info = props['delivery_info']
+    local tag = props['delivery_tag']
+    redis.call('ZADD', index, ARGV[1], tag)
+    redis.call('HSET', unacked, tag, '[' .. item .. ',' .. cjson.encode(info['exchange'])
+      .. ',' .. cjson.encode(info['routing_key']) .. ']')
+    return {KEYS[i], item}
+  end
+end
+return false
+"""
+
+
+class QoS(kombu_redis.QoS):
+    """kombu's ack emulation, with deliveries recorded by FETCH and acknowledgements batched."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
+        self.recorded: set[str] = set()  # tags FETCH already put in the unacked index
+        self.unrecorded: set[str] = set()  # at-most-once tags: never in the unacked index
+        self.pending: list[str] = []  # tags acknowledged, not yet removed from Redis
+        self._flush_due = False
+
+    def append(self, message: Any, delivery_tag: str) -> None:
+        queue = (message.delivery_info or {}).get("routing_key")
+        if queue in self.channel.at_most_once_queues:
+            self.unrecorded.add(delivery_tag)  # fetched by a script or BRPOP: gone from Redis
+        if delivery_tag in self.recorded or delivery_tag in self.unrecorded:
+            self.recorded.discard(delivery_tag)
+            virtual.QoS.append(self, message, delivery_tag)  # type: ignore[no-untyped-call]
+        else:
+            super().append(message, delivery_tag)  # type: ignore[no-untyped-call]
+
+    def ack(self, delivery_tag: str) -> None:
+        virtual.QoS.ack(self, delivery_tag)  # type: ignore[no-untyped-call]
+        if delivery_tag in self.unrecorded:
+            self.unrecorded.discard(delivery_tag)
+            return
+        loop = getattr(self.channel.connection, "air_loop", None)
+        if loop is None or threading.current_thread() is not threading.main_thread():
+            # No event loop (a plain kombu consumer), or a pool thread (the loop's timers are
+            # not thread-safe): acknowledge at once, as kombu does.
+            self._remove([delivery_tag])
+            return
+        self.pending.append(delivery_tag)
+        if not self._flush_due:
+            self._flush_due = True
+            loop.call_later(ACK_DELAY, self._flush_later)
+
+    def take_pending(self) -> list[str]:
+        tags, self.pending = self.pending, []
+        return tags
+
+    def give_back(self, tags: list[str]) -> None:
+        """Acknowledgements a failed fetch did not deliver: send them with the next one."""
+        self.pending[:0] = tags
+
+    def _flush_later(self) -> None:
+        self._flush_due = False
+        self.flush()
+
+    def flush(self) -> None:
+        """Remove every pending acknowledgement from the unacked index, in one round trip."""
+        tags = self.take_pending()
+        if not tags:
+            return
+        try:
+            self._remove(tags)
+        except Exception:
+            self.give_back(tags)
+            raise
+
+    def _remove(self, tags: list[str]) -> None:
+        with self.channel.conn_or_acquire() as client:
+            pipe = client.pipeline(transaction=False)
+            pipe.zrem(self.unacked_index_key, *tags).hdel(self.unacked_key, *tags)
+            pipe.execute()
+
+
+def fetch_args(channel: Any, keys: list[str], record: str, acks: list[str]) -> list[Any]:
+    """The EVALSHA arguments after the script's SHA: key count, keys, then ARGV."""
+    return [
+        len(keys) + 2,
+        *keys,
+        channel.unacked_key,
+        channel.unacked_index_key,
+        time(),
+        record,
+        *acks,
+    ]
