@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from tasks.ai import analysis_local as nlp
 from tasks.ai import lexicon
-from tasks.ai.inputs import PURPOSES, ContactProfile, MeetingInfo, Touch
+from tasks.ai.inputs import PURPOSES, ContactProfile, MeetingInfo, Touch, check_purpose
 
 # Analysis lives in analysis_local.py; here are the provider class and its writing, filled with
 # what the analysis extracts from the stored history. No clock and no chance: the same input
@@ -40,8 +40,7 @@ class LocalProvider:
         self, contact: ContactProfile, purpose: str, context: str | None = None, *,
         sender: str | None = None,
     ) -> str:
-        if purpose not in PURPOSES:
-            raise ValueError(f"purpose {purpose!r} is not one of {PURPOSES}")
+        check_purpose(purpose)
         return draft(contact, purpose, context, sender, contact.timezone)
 
 
