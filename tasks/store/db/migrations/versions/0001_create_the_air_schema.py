@@ -117,6 +117,20 @@ def unique(table: str, *columns: str) -> sa.UniqueConstraint:
     return sa.UniqueConstraint(*columns, name=op.f(f"uq_{table}_{'_'.join(columns)}"))
 
 
+def create_analyses_table(name: str, subject: str, parent: str) -> None:
+    """A table of AI results about rows of `parent`, keyed by the row (`subject`) and kind."""
+    create_table(
+        name,
+        integer(subject),
+        string("kind", 32),
+        document("results"),
+        string("provider", 64),
+        moment("created_at"),
+        references(name, subject, parent),
+        primary_key(name, subject, "kind"),
+    )
+
+
 def upgrade() -> None:
     create_table(
         "alerts",
@@ -243,16 +257,7 @@ def upgrade() -> None:
         references("oauth_states", "user_id", "users"),
         primary_key("oauth_states", "state"),
     )
-    create_table(
-        "contact_analyses",
-        integer("contact_id"),
-        string("kind", 32),
-        document("results"),
-        string("provider", 64),
-        moment("created_at"),
-        references("contact_analyses", "contact_id", "contacts"),
-        primary_key("contact_analyses", "contact_id", "kind"),
-    )
+    create_analyses_table("contact_analyses", "contact_id", "contacts")
     create_table(
         "contact_tags",
         integer("contact_id"),
@@ -339,16 +344,7 @@ def upgrade() -> None:
         primary_key("briefings"),
         unique("briefings", "meeting_id"),
     )
-    create_table(
-        "interaction_analyses",
-        integer("interaction_id"),
-        string("kind", 32),
-        document("results"),
-        string("provider", 64),
-        moment("created_at"),
-        references("interaction_analyses", "interaction_id", "interactions"),
-        primary_key("interaction_analyses", "interaction_id", "kind"),
-    )
+    create_analyses_table("interaction_analyses", "interaction_id", "interactions")
 
 
 def downgrade() -> None:
