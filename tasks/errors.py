@@ -1,4 +1,4 @@
-"""Exceptions tasks raise to tell the retry policy what kind of failure happened."""
+"""Exceptions telling the retry policy what kind of failure happened, and require_integer()."""
 
 from __future__ import annotations
 
