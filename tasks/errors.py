@@ -1,4 +1,8 @@
-"""Exceptions tasks raise to tell the retry policy what kind of failure happened."""
+"""Exceptions telling the retry policy what kind of failure happened, and require_integer()."""
+
+from __future__ import annotations
+
+from typing import Any
 
 
 class TransientError(Exception):
@@ -7,3 +11,11 @@ class TransientError(Exception):
 
 class PermanentError(Exception):
     """Raised when retrying cannot help (bad input, a revoked grant): fail now, dead-letter it."""
+
+
+def require_integer(name: str, value: Any) -> int:
+    """`value` (the task argument `name`) if it is an integer; PermanentError for anything
+    else, a bool included: no retry can make a malformed call valid."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PermanentError(f"{name} must be an integer, not {value!r}")
+    return value

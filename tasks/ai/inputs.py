@@ -9,6 +9,12 @@ from typing import Any
 PURPOSES = ("follow_up", "check_in", "intro", "thank_you")
 
 
+def check_purpose(purpose: str) -> None:
+    """Raise ValueError unless `purpose` is one of PURPOSES (a provider's draft_message)."""
+    if purpose not in PURPOSES:
+        raise ValueError(f"purpose {purpose!r} is not one of {PURPOSES}")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Touch:
     """One interaction as the providers see it: its cleaned text, without database ids."""

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from tasks.ai import analysis_local as nlp
 from tasks.ai import lexicon
-from tasks.ai.inputs import PURPOSES, ContactProfile, MeetingInfo, Touch
+from tasks.ai.inputs import PURPOSES, ContactProfile, MeetingInfo, Touch, check_purpose
 
 # Analysis lives in analysis_local.py; here are the provider class and its writing, filled with
 # what the analysis extracts from the stored history. No clock and no chance: the same input
@@ -40,8 +40,7 @@ class LocalProvider:
         self, contact: ContactProfile, purpose: str, context: str | None = None, *,
         sender: str | None = None,
     ) -> str:
-        if purpose not in PURPOSES:
-            raise ValueError(f"purpose {purpose!r} is not one of {PURPOSES}")
+        check_purpose(purpose)
         return draft(contact, purpose, context, sender, contact.timezone)
 
 
@@ -158,9 +157,14 @@ def draft(contact: ContactProfile, purpose: str, context: str | None, sender: st
     return f"Subject: {subject}\n\nHi {_first_name(contact)},\n\n{body}\n\n{closing}\n"
 
 
+def _headline(prefix: str, detail: str | None) -> str:
+    """A template's subject line: `prefix: detail`, or the prefix alone without a detail."""
+    return f"{prefix}: {detail}" if detail else prefix
+
+
 def _follow_up(f: _Facts) -> tuple[str, str]:
     recap = f' To pick up where we left off: "{f.action}"' if f.action else ""
-    return (f"Following up: {f.subject}" if f.subject else "Following up",
+    return (_headline("Following up", f.subject),
             f"Thanks again for our conversation{f.about}{f.when}.{recap}{f.note}\n\n"
             "Would you have 20 minutes next week to agree on the next steps?")
 
@@ -178,7 +182,7 @@ def _intro(f: _Facts) -> tuple[str, str]:
     who = f"My name is {f.sender}, and I" if f.sender else "I"
     line = (f" I understand {f.work} is on your mind, which is close to what I work on."
             if f.work else "")
-    return (f"Introduction: {f.company}" if f.company else "Introduction",
+    return (_headline("Introduction", f.company),
             f"{who} wanted to introduce myself.{line}{f.note}\n\n"
             "Would you be open to a short call in the coming weeks?")
 
@@ -186,7 +190,7 @@ def _intro(f: _Facts) -> tuple[str, str]:
 def _thank_you(f: _Facts) -> tuple[str, str]:
     line = f" I especially appreciated your thoughts on {f.their_topic}." if f.their_topic else ""
     what = f"our conversation{f.about}{f.when}" if f.when else "your time"
-    return (f"Thank you: {f.subject}" if f.subject else "Thank you",
+    return (_headline("Thank you", f.subject),
             f"Thank you for {what}.{line}{f.note}\n\nI look forward to staying in touch.")
 
 

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import httpx
 import structlog
 
-from tasks.ai.inputs import PURPOSES, ContactProfile, MeetingInfo, Touch
+from tasks.ai.inputs import ContactProfile, MeetingInfo, Touch, check_purpose
 from tasks.ai.results import (
     MalformedResult,
     check_analysis,
@@ -91,8 +91,7 @@ class OpenAIProvider:
         self, contact: ContactProfile, purpose: str, context: str | None = None, *,
         sender: str | None = None,
     ) -> str:
-        if purpose not in PURPOSES:
-            raise ValueError(f"purpose {purpose!r} is not one of {PURPOSES}")
+        check_purpose(purpose)
         data = {"purpose": purpose.replace("_", " "), "sender": sender, "note": context,
                 "contact": self._profile(contact)}
         reply = self._complete(DRAFT, json.dumps(data, ensure_ascii=False), "draft_message")

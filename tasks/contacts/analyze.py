@@ -20,7 +20,7 @@ from tasks import store
 from tasks.contacts.features import interaction_features, previous_directed, touches, user_zone
 from tasks.contacts.settings import ContactsSettings
 from tasks.data.transient import transient_database
-from tasks.errors import PermanentError
+from tasks.errors import PermanentError, require_integer
 
 log = structlog.get_logger(__name__)
 
@@ -106,7 +106,7 @@ def analyze_interactions(*, contact_id: int | None, batch_size: int) -> dict[str
 def analyze(self: Any, contact_id: int | None = None) -> dict[str, int]:
     """Analyse one contact's interactions, or every contact's when `contact_id` is None.
     Returns {interactions_analyzed, contacts, touches_changed} (features and touches written)."""
-    if contact_id is not None and (isinstance(contact_id, bool) or not isinstance(contact_id, int)):
-        raise PermanentError(f"contact_id must be an integer, not {contact_id!r}")
+    if contact_id is not None:
+        require_integer("contact_id", contact_id)
     return analyze_interactions(contact_id=contact_id,
                                 batch_size=ContactsSettings.from_env().batch_size)

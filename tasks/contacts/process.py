@@ -12,7 +12,7 @@ from celery import shared_task
 from tasks import store
 from tasks.contacts.enrich import clean_name, company_from_domain
 from tasks.data.transient import transient_database
-from tasks.errors import PermanentError
+from tasks.errors import PermanentError, require_integer
 
 log = structlog.get_logger(__name__)
 
@@ -75,8 +75,7 @@ def process_contact(conn: sa.Connection, contact_id: int) -> dict[str, Any]:
 def process(self: Any, contact_id: int) -> dict[str, Any]:
     """Normalise and enrich one contact; returns {contact_id, changed, warnings}, where
     `changed` maps each field written to its new value (empty on a re-run)."""
-    if isinstance(contact_id, bool) or not isinstance(contact_id, int):
-        raise PermanentError(f"contact_id must be an integer, not {contact_id!r}")
+    require_integer("contact_id", contact_id)
     with transient_database(), store.transaction() as conn:
         result = process_contact(conn, contact_id)
     log.info("contact_processed", contact_id=result["contact_id"],

@@ -22,7 +22,7 @@ from celery import shared_task
 from tasks import store
 from tasks.data.settings import DataSettings
 from tasks.data.transient import transient_database
-from tasks.errors import PermanentError
+from tasks.errors import PermanentError, require_integer
 
 log = structlog.get_logger(__name__)
 
@@ -65,22 +65,17 @@ class BulkOperation:
             raise PermanentError(f"action {action!r} needs tags: a list of non-empty strings")
         if (action == "merge") != (kwargs.get("keep_id") is not None):
             raise PermanentError("keep_id is required for merge, and only for merge")
-        return cls(user_id=_integer("user_id", kwargs.get("user_id")), action=action,
+        return cls(user_id=require_integer("user_id", kwargs.get("user_id")), action=action,
                    contact_ids=None if ids is None else tuple(_integers("contact_ids", ids)),
                    selector=selector, tags=tuple(tags),
-                   keep_id=None if action != "merge" else _integer("keep_id", kwargs["keep_id"]))
-
-
-def _integer(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise PermanentError(f"{name} must be an integer, not {value!r}")
-    return value
+                   keep_id=(None if action != "merge"
+                            else require_integer("keep_id", kwargs["keep_id"])))
 
 
 def _integers(name: str, values: Any) -> list[int]:
     if not isinstance(values, list | tuple):
         raise PermanentError(f"{name} must be a list of integers, not {values!r}")
-    return [_integer(name, v) for v in values]
+    return [require_integer(name, v) for v in values]
 
 
 def targets(conn: sa.Connection, op: BulkOperation) -> list[int]:

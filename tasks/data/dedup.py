@@ -27,7 +27,7 @@ from tasks import store
 from tasks.data.settings import DataSettings
 from tasks.data.similarity import company_key, name_key, org_domain, phone_guard, similar_names
 from tasks.data.transient import transient_database
-from tasks.errors import PermanentError
+from tasks.errors import PermanentError, require_integer
 
 log = structlog.get_logger(__name__)
 
@@ -194,8 +194,8 @@ def deduplicate_users(
 def deduplicate(self: Any, user_id: int | None = None) -> dict[str, int]:
     """Merge duplicate contacts of one user, or of every user when `user_id` is not given.
     Returns {users, groups, merged, interactions_moved}."""
-    if user_id is not None and (isinstance(user_id, bool) or not isinstance(user_id, int)):
-        raise PermanentError(f"user_id must be an integer, not {user_id!r}")
+    if user_id is not None:
+        require_integer("user_id", user_id)
     return deduplicate_users(None if user_id is None else [user_id],
                              threshold=DataSettings.from_env().dedup_threshold,
                              progress=self.progress)

@@ -27,7 +27,7 @@ from tasks import store
 from tasks.data.export_files import FILES, SECTIONS, ExportWriter, row_doc
 from tasks.data.settings import DataSettings
 from tasks.data.transient import transient_database
-from tasks.errors import PermanentError
+from tasks.errors import PermanentError, require_integer
 
 log = structlog.get_logger(__name__)
 
@@ -193,6 +193,5 @@ def _record_failure(export_id: int, exc: Exception) -> None:
 @shared_task(name="data.export", bind=True)
 def export(self: Any, user_id: int) -> dict[str, Any]:
     """Export one user's data; returns {export_id, user_id, directory, paths, rows}."""
-    if isinstance(user_id, bool) or not isinstance(user_id, int):
-        raise PermanentError(f"user_id must be an integer, not {user_id!r}")
+    require_integer("user_id", user_id)
     return run_export(user_id=user_id, settings=DataSettings.from_env(), progress=self.progress)

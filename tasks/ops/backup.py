@@ -31,6 +31,7 @@ from celery import shared_task
 
 from tasks import store
 from tasks.data.transient import transient_database
+from tasks.env import number
 from tasks.errors import PermanentError, TransientError
 
 log = structlog.get_logger(__name__)
@@ -51,13 +52,10 @@ class BackupSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> BackupSettings:
         base = cls()  # slots: the class attributes are descriptors, not the defaults
-        keep_raw = env.get("AIR_BACKUP_KEEP", "").strip()
-        keep = int(keep_raw) if keep_raw else base.keep
-        if keep < 1:
-            raise ValueError(f"AIR_BACKUP_KEEP={keep_raw!r}: keep at least 1 backup")
         return cls(
             directory=Path(env.get("AIR_BACKUP_DIR", "").strip() or base.directory).absolute(),
-            keep=keep,
+            keep=number(env, "AIR_BACKUP_KEEP", base.keep, int, minimum=1,
+                        problem="keep at least 1 backup"),
             pg_dump=env.get("AIR_BACKUP_PG_DUMP", "").strip() or base.pg_dump,
         )
 

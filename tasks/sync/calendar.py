@@ -24,7 +24,7 @@ from celery import shared_task
 from tasks import store
 from tasks.contacts.features import user_zone
 from tasks.data.transient import transient_database
-from tasks.errors import PermanentError
+from tasks.errors import require_integer
 from tasks.sync.ics import Event, parse_events
 from tasks.sync.settings import SyncSettings
 from tasks.sync.source import (
@@ -218,6 +218,5 @@ def calendar(self: Any, integration_id: int) -> dict[str, Any]:
     """Pull the integration's changed calendar files into meetings. Returns {integration_id,
     superseded, files, invalid_files, events, changed, unchanged, deleted, recurring,
     unusable_events}."""
-    if isinstance(integration_id, bool) or not isinstance(integration_id, int):
-        raise PermanentError(f"integration_id must be an integer, not {integration_id!r}")
+    require_integer("integration_id", integration_id)
     return sync_calendar(integration_id, SyncSettings.from_env(), progress=self.progress)

@@ -22,7 +22,7 @@ from celery import shared_task
 
 from tasks import store
 from tasks.data.transient import transient_database
-from tasks.errors import PermanentError
+from tasks.errors import require_integer
 from tasks.sync.maildir import MaildirReader, is_maildir
 from tasks.sync.mbox import MboxReader
 from tasks.sync.message import MAX_SOURCE_ID, Address, Mail, parse_mail
@@ -168,6 +168,5 @@ def sync_mail(
 def email(self: Any, integration_id: int) -> dict[str, Any]:
     """Pull the integration's new mail into interactions. Returns {integration_id, format,
     superseded, messages, imported, duplicates, skipped, contacts_created}."""
-    if isinstance(integration_id, bool) or not isinstance(integration_id, int):
-        raise PermanentError(f"integration_id must be an integer, not {integration_id!r}")
+    require_integer("integration_id", integration_id)
     return sync_mail(integration_id, SyncSettings.from_env(), progress=self.progress)

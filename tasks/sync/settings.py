@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from tasks.env import positive_int
+from tasks.env import number, positive_int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -25,11 +25,8 @@ class SyncSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> SyncSettings:
         base = cls()  # slots: the class attributes are descriptors, not the defaults
-
-        slack_raw = env.get("AIR_SYNC_MAILDIR_SLACK", "").strip()
-        slack = float(slack_raw) if slack_raw else base.maildir_slack
-        if slack < 0:
-            raise ValueError(f"AIR_SYNC_MAILDIR_SLACK={slack_raw!r}: must not be negative")
+        slack = number(env, "AIR_SYNC_MAILDIR_SLACK", base.maildir_slack, float, minimum=0.0,
+                       problem="must not be negative")
         return cls(
             batch_size=positive_int(env, "AIR_SYNC_BATCH_SIZE", base.batch_size),
             max_body_chars=positive_int(env, "AIR_SYNC_MAX_BODY_CHARS", base.max_body_chars),

@@ -56,6 +56,18 @@ def fk_column(name: str, target: str, *, ondelete: str = "CASCADE", nullable: bo
     return sa.Column(name, sa.ForeignKey(target, ondelete=ondelete), nullable=nullable, index=True)
 
 
+def parent_key_column(name: str, target: str) -> sa.Column[Any]:
+    """A foreign key that is (part of) the primary key: the row belongs to its target and is
+    deleted with it."""
+    return sa.Column(name, sa.ForeignKey(target, ondelete="CASCADE"), primary_key=True)
+
+
 def created_column() -> sa.Column[Any]:
     """`created_at`, filled in by Python (the same clock for both databases)."""
     return sa.Column("created_at", UTCDateTime, nullable=False, default=utcnow)
+
+
+def updated_column() -> sa.Column[Any]:
+    """`updated_at`, filled in by Python on insert; the store's writes set it when they change
+    the row."""
+    return sa.Column("updated_at", UTCDateTime, nullable=False, default=utcnow)

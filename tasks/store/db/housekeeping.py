@@ -6,6 +6,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from tasks.store.db.counts import count_rows
 from tasks.store.db.engine import create_engine
 from tasks.store.db.tables import metadata
 
@@ -41,10 +42,7 @@ def purge_older_than(conn: sa.Connection, table: str, cutoff: datetime) -> int:
 
 def row_counts(conn: sa.Connection) -> dict[str, int]:
     """{table: number of rows} for every table of the schema."""
-    return {
-        name: int(conn.scalar(sa.select(sa.func.count()).select_from(table)) or 0)
-        for name, table in metadata.tables.items()
-    }
+    return {name: count_rows(conn, table) for name, table in metadata.tables.items()}
 
 
 def vacuum_analyze(url: str | sa.URL | None = None) -> None:

@@ -19,6 +19,8 @@ from tasks.store.db.coltypes import (
     created_column,
     fk_column,
     id_column,
+    parent_key_column,
+    updated_column,
     utcnow,
 )
 
@@ -31,6 +33,18 @@ metadata = sa.MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
+
+
+def analyses_table(name: str, subject: str, target: str) -> sa.Table:
+    """AI results about one row of `target`, one per kind: 'analysis', 'interests', ..."""
+    return sa.Table(
+        name, metadata,
+        parent_key_column(subject, target),
+        sa.Column("kind", sa.String(32), primary_key=True),
+        sa.Column("results", JSONDoc, nullable=False),
+        sa.Column("provider", sa.String(64), nullable=False),
+        created_column(),
+    )
 
 
 users = sa.Table(
@@ -58,14 +72,14 @@ contacts = sa.Table(
     sa.Column("last_touch_at", UTCDateTime),
     sa.Column("next_touch_at", UTCDateTime),
     created_column(),
-    sa.Column("updated_at", UTCDateTime, nullable=False, default=utcnow),
+    updated_column(),
     sa.Index(None, "user_id", "email_normalized"),
     sa.Index(None, "user_id", "phone_normalized"),
 )
 
 contact_tags = sa.Table(
     "contact_tags", metadata,
-    sa.Column("contact_id", sa.ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True),
+    parent_key_column("contact_id", "contacts.id"),
     sa.Column("tag", sa.String(100), primary_key=True),
 )
 
@@ -87,7 +101,7 @@ integrations = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("sync_cursor", sa.Text),  # opaque to the store; each sync task owns its format
     created_column(),
-    sa.Column("updated_at", UTCDateTime, nullable=False, default=utcnow),
+    updated_column(),
 )
 
 interactions = sa.Table(
@@ -143,7 +157,7 @@ alerts = sa.Table(
 
 alert_deliveries = sa.Table(  # the status of one alert on one channel
     "alert_deliveries", metadata,
-    sa.Column("alert_id", sa.ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True),
+    parent_key_column("alert_id", "alerts.id"),
     sa.Column("channel", sa.String(32), primary_key=True),
     sa.Column("status", sa.String(16), nullable=False, default="pending"),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
@@ -164,7 +178,7 @@ meetings = sa.Table(
     sa.Column("description", sa.Text),
     sa.Column("attendees", JSONDoc, nullable=False, default=list),  # normalised emails
     created_column(),
-    sa.Column("updated_at", UTCDateTime, nullable=False, default=utcnow),
+    updated_column(),
     sa.UniqueConstraint("integration_id", "uid"),
 )
 
@@ -189,28 +203,12 @@ generated_messages = sa.Table(
     sa.UniqueConstraint("contact_id", "purpose"),
 )
 
-contact_analyses = sa.Table(  # AI results about a contact: kind 'analysis', 'interests', ...
-    "contact_analyses", metadata,
-    sa.Column("contact_id", sa.ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("kind", sa.String(32), primary_key=True),
-    sa.Column("results", JSONDoc, nullable=False),
-    sa.Column("provider", sa.String(64), nullable=False),
-    created_column(),
-)
-
-interaction_analyses = sa.Table(  # AI results about one interaction
-    "interaction_analyses", metadata,
-    sa.Column("interaction_id", sa.ForeignKey("interactions.id", ondelete="CASCADE"),
-              primary_key=True),
-    sa.Column("kind", sa.String(32), primary_key=True),
-    sa.Column("results", JSONDoc, nullable=False),
-    sa.Column("provider", sa.String(64), nullable=False),
-    created_column(),
-)
+contact_analyses = analyses_table("contact_analyses", "contact_id", "contacts.id")
+interaction_analyses = analyses_table("interaction_analyses", "interaction_id", "interactions.id")
 
 relationship_scores = sa.Table(  # the latest score per contact
     "relationship_scores", metadata,
-    sa.Column("contact_id", sa.ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True),
+    parent_key_column("contact_id", "contacts.id"),
     sa.Column("score", sa.Float, nullable=False),
     sa.Column("recency", sa.Float, nullable=False),
     sa.Column("frequency", sa.Float, nullable=False),

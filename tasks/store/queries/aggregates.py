@@ -11,6 +11,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from tasks.store.db.counts import count_rows, counts_by
 from tasks.store.db.tables import (
     alerts,
     contacts,
@@ -27,16 +28,12 @@ from tasks.store.queries.interactions import DIRECTIONS, KINDS
 NO_DIRECTION = "none"  # the key for interactions recorded without a direction
 
 
-def _count(conn: sa.Connection, table: sa.Table, *where: sa.ColumnElement[bool]) -> int:
-    return int(conn.scalar(sa.select(sa.func.count()).select_from(table).where(*where)) or 0)
-
-
 def contact_counts(conn: sa.Connection, *, start: datetime, end: datetime) -> dict[str, int]:
     """`total`: active contacts created before `end`; `new`: contacts created in the range."""
     c = contacts.c
     return {
-        "total": _count(conn, contacts, c.created_at < end, c.merged_into.is_(None)),
-        "new": _count(conn, contacts, c.created_at >= start, c.created_at < end),
+        "total": count_rows(conn, contacts, c.created_at < end, c.merged_into.is_(None)),
+        "new": count_rows(conn, contacts, c.created_at >= start, c.created_at < end),
     }
 
 
@@ -59,7 +56,7 @@ def interaction_counts(
 
 def meeting_count(conn: sa.Connection, *, start: datetime, end: datetime) -> int:
     """Meetings that start in the range."""
-    return _count(conn, meetings, meetings.c.starts_at >= start, meetings.c.starts_at < end)
+    return count_rows(conn, meetings, meetings.c.starts_at >= start, meetings.c.starts_at < end)
 
 
 def notification_counts(conn: sa.Connection, *, start: datetime, end: datetime) -> dict[str, int]:
@@ -67,9 +64,9 @@ def notification_counts(conn: sa.Connection, *, start: datetime, end: datetime) 
     carries no time of its own)."""
     n = notifications.c
     return {
-        "sent": _count(conn, notifications, n.status == "delivered", n.delivered_at >= start,
+        "sent": count_rows(conn, notifications, n.status == "delivered", n.delivered_at >= start,
                        n.delivered_at < end),
-        "failed": _count(conn, notifications, n.status == "failed", n.created_at >= start,
+        "failed": count_rows(conn, notifications, n.status == "failed", n.created_at >= start,
                          n.created_at < end),
     }
 
@@ -77,13 +74,8 @@ def notification_counts(conn: sa.Connection, *, start: datetime, end: datetime) 
 def alert_counts(conn: sa.Connection, *, start: datetime, end: datetime) -> dict[str, int]:
     """{severity: n} for alerts raised in the range, zeros included."""
     a = alerts.c
-    stmt = (
-        sa.select(a.severity, sa.func.count())
-        .where(a.created_at >= start, a.created_at < end)
-        .group_by(a.severity)
-    )
     counts = dict.fromkeys(SEVERITIES, 0)
-    counts.update({severity: int(n) for severity, n in conn.execute(stmt)})
+    counts.update(counts_by(conn, a.severity, a.created_at >= start, a.created_at < end))
     return counts
 
 
@@ -106,7 +98,7 @@ def integration_health(conn: sa.Connection, *, start: datetime, end: datetime) -
     )
     counts = {"ok": 0, "broken": 0}
     counts.update({status: int(n) for status, n in conn.execute(stmt)})
-    existing = _count(conn, integrations, integrations.c.created_at < end)
+    existing = count_rows(conn, integrations, integrations.c.created_at < end)
     counts["unchecked"] = existing - counts["ok"] - counts["broken"]
     return counts
 

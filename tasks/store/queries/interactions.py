@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tasks.store.db.counts import counts_by
 from tasks.store.db.tables import contacts, interactions
 from tasks.store.db.upsert import insert_ignore
 
@@ -116,12 +117,7 @@ def activity_by_contact(
 def counts_by_kind(conn: sa.Connection, *, since: datetime, until: datetime) -> dict[str, int]:
     """How many interactions of each kind occurred in [since, until)."""
     i = interactions.c
-    stmt = (
-        sa.select(i.kind, sa.func.count())
-        .where(i.occurred_at >= since, i.occurred_at < until)
-        .group_by(i.kind)
-    )
-    return {kind: int(n) for kind, n in conn.execute(stmt)}
+    return counts_by(conn, i.kind, i.occurred_at >= since, i.occurred_at < until)
 
 
 def clear_bodies(conn: sa.Connection, *, before: datetime) -> int:

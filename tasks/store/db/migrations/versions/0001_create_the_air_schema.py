@@ -2,11 +2,14 @@
 
 Revision 0001, the first: the tables the pre-Alembic runner's migration 1 built. Frozen: it
 spells out every column rather than importing tables.py, which describes the latest schema and
-moves on. Timestamps are naive UTC `DateTime` (the store's UTCDateTime converts at the edge);
-documents are JSON on SQLite, JSONB on PostgreSQL.
+moves on; the helpers below are this revision's own, so it stays self-contained. Timestamps are
+naive UTC `DateTime` (the store's UTCDateTime converts at the edge); documents are JSON on
+SQLite, JSONB on PostgreSQL. Constraint and index names follow tables.py's naming convention.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -21,417 +24,329 @@ JSON_DOC = sa.JSON(none_as_null=True).with_variant(
     postgresql.JSONB(none_as_null=True), "postgresql"
 )
 
+# Every table in the order upgrade() creates them (parents first), with the columns of each of
+# its indexes in the order they are created; downgrade() undoes both in reverse.
+INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "alerts": (),
+    "analytics_snapshots": (),
+    "backups": (),
+    "users": (),
+    "alert_deliveries": (),
+    "contacts": (
+        ("merged_into",),
+        ("user_id",),
+        ("user_id", "email_normalized"),
+        ("user_id", "phone_normalized"),
+    ),
+    "exports": (("user_id",),),
+    "integrations": (("expires_at",), ("user_id",)),
+    "notifications": (("user_id",),),
+    "oauth_states": (("expires_at",), ("user_id",)),
+    "contact_analyses": (),
+    "contact_tags": (),
+    "generated_messages": (("contact_id",),),
+    "health_checks": (("checked_at",), ("integration_id",)),
+    "interactions": (("contact_id",), ("integration_id",), ("occurred_at",)),
+    "meetings": (("integration_id",), ("starts_at",), ("user_id",)),
+    "relationship_scores": (),
+    "briefings": (),
+    "interaction_analyses": (),
+}
+
+
+def create_table(name: str, *items: Any) -> None:
+    """Create the table from its columns and constraints, then its indexes (INDEXES)."""
+    op.create_table(name, *items)
+    for columns in INDEXES[name]:
+        op.create_index(index_name(name, columns), name, list(columns), unique=False)
+
+
+def drop_table(name: str) -> None:
+    """Drop the table's indexes, newest first, then the table."""
+    for columns in reversed(INDEXES[name]):
+        op.drop_index(index_name(name, columns), table_name=name)
+    op.drop_table(name)
+
+
+def index_name(table: str, columns: tuple[str, ...]) -> Any:
+    return op.f(f"ix_{table}_{'_'.join(columns)}")
+
+
+def integer(name: str, *, nullable: bool = False) -> sa.Column[Any]:
+    """An integer column: a surrogate key, or the id of a row in another table."""
+    return sa.Column(name, sa.Integer(), nullable=nullable)
+
+
+def string(name: str, length: int, *, nullable: bool = False) -> sa.Column[Any]:
+    return sa.Column(name, sa.String(length=length), nullable=nullable)
+
+
+def text(name: str, *, nullable: bool = False) -> sa.Column[Any]:
+    return sa.Column(name, sa.Text(), nullable=nullable)
+
+
+def moment(name: str, *, nullable: bool = False) -> sa.Column[Any]:
+    """A point in time: naive UTC."""
+    return sa.Column(name, sa.DateTime(), nullable=nullable)
+
+
+def document(name: str, *, nullable: bool = False) -> sa.Column[Any]:
+    return sa.Column(name, JSON_DOC, nullable=nullable)
+
+
+def timestamps() -> tuple[sa.Column[Any], sa.Column[Any]]:
+    """created_at and updated_at, both required, for the tables whose rows change."""
+    return moment("created_at"), moment("updated_at")
+
+
+def primary_key(table: str, *columns: str) -> sa.PrimaryKeyConstraint:
+    """The table's primary key: `columns`, or else the surrogate `id`."""
+    return sa.PrimaryKeyConstraint(*(columns or ("id",)), name=op.f(f"pk_{table}"))
+
+
+def references(
+    table: str, column: str, parent: str, *, ondelete: str = "CASCADE"
+) -> sa.ForeignKeyConstraint:
+    """`table.column` refers to `parent.id`; deleting the parent deletes the row by default."""
+    return sa.ForeignKeyConstraint(
+        [column], [f"{parent}.id"], name=op.f(f"fk_{table}_{column}_{parent}"), ondelete=ondelete
+    )
+
+
+def unique(table: str, *columns: str) -> sa.UniqueConstraint:
+    return sa.UniqueConstraint(*columns, name=op.f(f"uq_{table}_{'_'.join(columns)}"))
+
+
+def create_analyses_table(name: str, subject: str, parent: str) -> None:
+    """A table of AI results about rows of `parent`, keyed by the row (`subject`) and kind."""
+    create_table(
+        name,
+        integer(subject),
+        string("kind", 32),
+        document("results"),
+        string("provider", 64),
+        moment("created_at"),
+        references(name, subject, parent),
+        primary_key(name, subject, "kind"),
+    )
+
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "alerts",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("severity", sa.String(length=16), nullable=False),
-        sa.Column("title", sa.String(length=300), nullable=False),
-        sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("dedup_key", sa.String(length=255), nullable=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_alerts")),
-        sa.UniqueConstraint("dedup_key", name=op.f("uq_alerts_dedup_key")),
+        integer("id"),
+        string("severity", 16),
+        string("title", 300),
+        text("body"),
+        string("dedup_key", 255, nullable=True),
+        moment("created_at"),
+        primary_key("alerts"),
+        unique("alerts", "dedup_key"),
     )
-    op.create_table(
+    create_table(
         "analytics_snapshots",
         sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("metrics", JSON_DOC, nullable=False),
-        sa.Column("computed_at", sa.DateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("day", name=op.f("pk_analytics_snapshots")),
+        document("metrics"),
+        moment("computed_at"),
+        primary_key("analytics_snapshots", "day"),
     )
-    op.create_table(
+    create_table(
         "backups",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("path", sa.Text(), nullable=False),
+        integer("id"),
+        text("path"),
         sa.Column("size_bytes", sa.BigInteger(), nullable=False),
-        sa.Column("checksum", sa.String(length=128), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_backups")),
-        sa.UniqueConstraint("path", name=op.f("uq_backups_path")),
+        string("checksum", 128),
+        moment("created_at"),
+        primary_key("backups"),
+        unique("backups", "path"),
     )
-    op.create_table(
+    create_table(
         "users",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("email", sa.String(length=320), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=True),
-        sa.Column("timezone", sa.String(length=64), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
-        sa.UniqueConstraint("email", name=op.f("uq_users_email")),
+        integer("id"),
+        string("email", 320),
+        string("name", 200, nullable=True),
+        string("timezone", 64),
+        moment("created_at"),
+        primary_key("users"),
+        unique("users", "email"),
     )
-    op.create_table(
+    create_table(
         "alert_deliveries",
-        sa.Column("alert_id", sa.Integer(), nullable=False),
-        sa.Column("channel", sa.String(length=32), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("delivered_at", sa.DateTime(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["alert_id"],
-            ["alerts.id"],
-            name=op.f("fk_alert_deliveries_alert_id_alerts"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("alert_id", "channel", name=op.f("pk_alert_deliveries")),
+        integer("alert_id"),
+        string("channel", 32),
+        string("status", 16),
+        integer("attempts"),
+        text("last_error", nullable=True),
+        moment("delivered_at", nullable=True),
+        references("alert_deliveries", "alert_id", "alerts"),
+        primary_key("alert_deliveries", "alert_id", "channel"),
     )
-    op.create_table(
+    create_table(
         "contacts",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=True),
-        sa.Column("email", sa.String(length=320), nullable=True),
-        sa.Column("email_normalized", sa.String(length=320), nullable=True),
-        sa.Column("phone", sa.String(length=64), nullable=True),
-        sa.Column("phone_normalized", sa.String(length=32), nullable=True),
-        sa.Column("company", sa.String(length=200), nullable=True),
-        sa.Column("merged_into", sa.Integer(), nullable=True),
-        sa.Column("last_touch_at", sa.DateTime(), nullable=True),
-        sa.Column("next_touch_at", sa.DateTime(), nullable=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["merged_into"],
-            ["contacts.id"],
-            name=op.f("fk_contacts_merged_into_contacts"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_contacts_user_id_users"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_contacts")),
+        integer("id"),
+        integer("user_id"),
+        string("name", 200, nullable=True),
+        string("email", 320, nullable=True),
+        string("email_normalized", 320, nullable=True),
+        string("phone", 64, nullable=True),
+        string("phone_normalized", 32, nullable=True),
+        string("company", 200, nullable=True),
+        integer("merged_into", nullable=True),
+        moment("last_touch_at", nullable=True),
+        moment("next_touch_at", nullable=True),
+        *timestamps(),
+        references("contacts", "merged_into", "contacts"),
+        references("contacts", "user_id", "users"),
+        primary_key("contacts"),
     )
-    op.create_index(op.f("ix_contacts_merged_into"), "contacts", ["merged_into"], unique=False)
-    op.create_index(op.f("ix_contacts_user_id"), "contacts", ["user_id"], unique=False)
-    op.create_index(
-        op.f("ix_contacts_user_id_email_normalized"),
-        "contacts",
-        ["user_id", "email_normalized"],
-        unique=False,
-    )
-    op.create_index(
-        op.f("ix_contacts_user_id_phone_normalized"),
-        "contacts",
-        ["user_id", "phone_normalized"],
-        unique=False,
-    )
-    op.create_table(
+    create_table(
         "exports",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("paths", JSON_DOC, nullable=False),
-        sa.Column("error", sa.Text(), nullable=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("finished_at", sa.DateTime(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_exports_user_id_users"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_exports")),
+        integer("id"),
+        integer("user_id"),
+        string("status", 16),
+        document("paths"),
+        text("error", nullable=True),
+        moment("created_at"),
+        moment("finished_at", nullable=True),
+        references("exports", "user_id", "users"),
+        primary_key("exports"),
     )
-    op.create_index(op.f("ix_exports_user_id"), "exports", ["user_id"], unique=False)
-    op.create_table(
+    create_table(
         "integrations",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("kind", sa.String(length=32), nullable=False),
-        sa.Column("provider", sa.String(length=64), nullable=False),
-        sa.Column("source", sa.Text(), nullable=True),
-        sa.Column("token_endpoint", sa.Text(), nullable=True),
-        sa.Column("client_id", sa.String(length=255), nullable=True),
-        sa.Column("client_secret_env", sa.String(length=128), nullable=True),
-        sa.Column("access_token", sa.Text(), nullable=True),
-        sa.Column("refresh_token", sa.Text(), nullable=True),
-        sa.Column("expires_at", sa.DateTime(), nullable=True),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("sync_cursor", sa.Text(), nullable=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_integrations_user_id_users"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_integrations")),
+        integer("id"),
+        integer("user_id"),
+        string("kind", 32),
+        string("provider", 64),
+        text("source", nullable=True),
+        text("token_endpoint", nullable=True),
+        string("client_id", 255, nullable=True),
+        string("client_secret_env", 128, nullable=True),
+        text("access_token", nullable=True),
+        text("refresh_token", nullable=True),
+        moment("expires_at", nullable=True),
+        string("status", 16),
+        text("last_error", nullable=True),
+        text("sync_cursor", nullable=True),
+        *timestamps(),
+        references("integrations", "user_id", "users"),
+        primary_key("integrations"),
     )
-    op.create_index(
-        op.f("ix_integrations_expires_at"), "integrations", ["expires_at"], unique=False
-    )
-    op.create_index(op.f("ix_integrations_user_id"), "integrations", ["user_id"], unique=False)
-    op.create_table(
+    create_table(
         "notifications",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("channel", sa.String(length=32), nullable=False),
-        sa.Column("payload", JSON_DOC, nullable=False),
-        sa.Column("dedup_key", sa.String(length=255), nullable=True),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("delivered_at", sa.DateTime(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_notifications_user_id_users"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_notifications")),
-        sa.UniqueConstraint(
-            "user_id",
-            "channel",
-            "dedup_key",
-            name=op.f("uq_notifications_user_id_channel_dedup_key"),
-        ),
+        integer("id"),
+        integer("user_id"),
+        string("channel", 32),
+        document("payload"),
+        string("dedup_key", 255, nullable=True),
+        string("status", 16),
+        integer("attempts"),
+        text("last_error", nullable=True),
+        moment("created_at"),
+        moment("delivered_at", nullable=True),
+        references("notifications", "user_id", "users"),
+        primary_key("notifications"),
+        unique("notifications", "user_id", "channel", "dedup_key"),
     )
-    op.create_index(op.f("ix_notifications_user_id"), "notifications", ["user_id"], unique=False)
-    op.create_table(
+    create_table(
         "oauth_states",
-        sa.Column("state", sa.String(length=128), nullable=False),
-        sa.Column("user_id", sa.Integer(), nullable=True),
-        sa.Column("provider", sa.String(length=64), nullable=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("expires_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_oauth_states_user_id_users"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("state", name=op.f("pk_oauth_states")),
+        string("state", 128),
+        integer("user_id", nullable=True),
+        string("provider", 64, nullable=True),
+        moment("created_at"),
+        moment("expires_at"),
+        references("oauth_states", "user_id", "users"),
+        primary_key("oauth_states", "state"),
     )
-    op.create_index(
-        op.f("ix_oauth_states_expires_at"), "oauth_states", ["expires_at"], unique=False
-    )
-    op.create_index(op.f("ix_oauth_states_user_id"), "oauth_states", ["user_id"], unique=False)
-    op.create_table(
-        "contact_analyses",
-        sa.Column("contact_id", sa.Integer(), nullable=False),
-        sa.Column("kind", sa.String(length=32), nullable=False),
-        sa.Column("results", JSON_DOC, nullable=False),
-        sa.Column("provider", sa.String(length=64), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["contact_id"],
-            ["contacts.id"],
-            name=op.f("fk_contact_analyses_contact_id_contacts"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("contact_id", "kind", name=op.f("pk_contact_analyses")),
-    )
-    op.create_table(
+    create_analyses_table("contact_analyses", "contact_id", "contacts")
+    create_table(
         "contact_tags",
-        sa.Column("contact_id", sa.Integer(), nullable=False),
-        sa.Column("tag", sa.String(length=100), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["contact_id"],
-            ["contacts.id"],
-            name=op.f("fk_contact_tags_contact_id_contacts"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("contact_id", "tag", name=op.f("pk_contact_tags")),
+        integer("contact_id"),
+        string("tag", 100),
+        references("contact_tags", "contact_id", "contacts"),
+        primary_key("contact_tags", "contact_id", "tag"),
     )
-    op.create_table(
+    create_table(
         "generated_messages",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("contact_id", sa.Integer(), nullable=False),
-        sa.Column("purpose", sa.String(length=64), nullable=False),
-        sa.Column("draft", sa.Text(), nullable=False),
-        sa.Column("provider", sa.String(length=64), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["contact_id"],
-            ["contacts.id"],
-            name=op.f("fk_generated_messages_contact_id_contacts"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_generated_messages")),
-        sa.UniqueConstraint(
-            "contact_id", "purpose", name=op.f("uq_generated_messages_contact_id_purpose")
-        ),
+        integer("id"),
+        integer("contact_id"),
+        string("purpose", 64),
+        text("draft"),
+        string("provider", 64),
+        moment("created_at"),
+        references("generated_messages", "contact_id", "contacts"),
+        primary_key("generated_messages"),
+        unique("generated_messages", "contact_id", "purpose"),
     )
-    op.create_index(
-        op.f("ix_generated_messages_contact_id"), "generated_messages", ["contact_id"], unique=False
-    )
-    op.create_table(
+    create_table(
         "health_checks",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("integration_id", sa.Integer(), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("detail", sa.Text(), nullable=True),
-        sa.Column("checked_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["integration_id"],
-            ["integrations.id"],
-            name=op.f("fk_health_checks_integration_id_integrations"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_health_checks")),
+        integer("id"),
+        integer("integration_id"),
+        string("status", 16),
+        text("detail", nullable=True),
+        moment("checked_at"),
+        references("health_checks", "integration_id", "integrations"),
+        primary_key("health_checks"),
     )
-    op.create_index(
-        op.f("ix_health_checks_checked_at"), "health_checks", ["checked_at"], unique=False
-    )
-    op.create_index(
-        op.f("ix_health_checks_integration_id"), "health_checks", ["integration_id"], unique=False
-    )
-    op.create_table(
+    create_table(
         "interactions",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("contact_id", sa.Integer(), nullable=False),
-        sa.Column("integration_id", sa.Integer(), nullable=True),
-        sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("direction", sa.String(length=8), nullable=True),
-        sa.Column("occurred_at", sa.DateTime(), nullable=False),
-        sa.Column("subject", sa.Text(), nullable=True),
-        sa.Column("body", sa.Text(), nullable=True),
-        sa.Column("source_id", sa.String(length=512), nullable=True),
-        sa.Column("features", JSON_DOC, nullable=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["contact_id"],
-            ["contacts.id"],
-            name=op.f("fk_interactions_contact_id_contacts"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["integration_id"],
-            ["integrations.id"],
-            name=op.f("fk_interactions_integration_id_integrations"),
-            ondelete="SET NULL",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_interactions")),
-        sa.UniqueConstraint(
-            "integration_id", "source_id", name=op.f("uq_interactions_integration_id_source_id")
-        ),
+        integer("id"),
+        integer("contact_id"),
+        integer("integration_id", nullable=True),
+        string("kind", 16),
+        string("direction", 8, nullable=True),
+        moment("occurred_at"),
+        text("subject", nullable=True),
+        text("body", nullable=True),
+        string("source_id", 512, nullable=True),
+        document("features", nullable=True),
+        moment("created_at"),
+        references("interactions", "contact_id", "contacts"),
+        references("interactions", "integration_id", "integrations", ondelete="SET NULL"),
+        primary_key("interactions"),
+        unique("interactions", "integration_id", "source_id"),
     )
-    op.create_index(
-        op.f("ix_interactions_contact_id"), "interactions", ["contact_id"], unique=False
-    )
-    op.create_index(
-        op.f("ix_interactions_integration_id"), "interactions", ["integration_id"], unique=False
-    )
-    op.create_index(
-        op.f("ix_interactions_occurred_at"), "interactions", ["occurred_at"], unique=False
-    )
-    op.create_table(
+    create_table(
         "meetings",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("integration_id", sa.Integer(), nullable=True),
-        sa.Column("uid", sa.String(length=512), nullable=False),
-        sa.Column("starts_at", sa.DateTime(), nullable=False),
-        sa.Column("ends_at", sa.DateTime(), nullable=False),
-        sa.Column("title", sa.Text(), nullable=True),
-        sa.Column("location", sa.Text(), nullable=True),
-        sa.Column("description", sa.Text(), nullable=True),
-        sa.Column("attendees", JSON_DOC, nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["integration_id"],
-            ["integrations.id"],
-            name=op.f("fk_meetings_integration_id_integrations"),
-            ondelete="SET NULL",
-        ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_meetings_user_id_users"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_meetings")),
-        sa.UniqueConstraint("integration_id", "uid", name=op.f("uq_meetings_integration_id_uid")),
+        integer("id"),
+        integer("user_id"),
+        integer("integration_id", nullable=True),
+        string("uid", 512),
+        moment("starts_at"),
+        moment("ends_at"),
+        text("title", nullable=True),
+        text("location", nullable=True),
+        text("description", nullable=True),
+        document("attendees"),
+        *timestamps(),
+        references("meetings", "integration_id", "integrations", ondelete="SET NULL"),
+        references("meetings", "user_id", "users"),
+        primary_key("meetings"),
+        unique("meetings", "integration_id", "uid"),
     )
-    op.create_index(
-        op.f("ix_meetings_integration_id"), "meetings", ["integration_id"], unique=False
-    )
-    op.create_index(op.f("ix_meetings_starts_at"), "meetings", ["starts_at"], unique=False)
-    op.create_index(op.f("ix_meetings_user_id"), "meetings", ["user_id"], unique=False)
-    op.create_table(
+    create_table(
         "relationship_scores",
-        sa.Column("contact_id", sa.Integer(), nullable=False),
+        integer("contact_id"),
         sa.Column("score", sa.Float(), nullable=False),
         sa.Column("recency", sa.Float(), nullable=False),
         sa.Column("frequency", sa.Float(), nullable=False),
-        sa.Column("computed_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["contact_id"],
-            ["contacts.id"],
-            name=op.f("fk_relationship_scores_contact_id_contacts"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("contact_id", name=op.f("pk_relationship_scores")),
+        moment("computed_at"),
+        references("relationship_scores", "contact_id", "contacts"),
+        primary_key("relationship_scores", "contact_id"),
     )
-    op.create_table(
+    create_table(
         "briefings",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("meeting_id", sa.Integer(), nullable=False),
-        sa.Column("content", sa.Text(), nullable=False),
-        sa.Column("provider", sa.String(length=64), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["meeting_id"],
-            ["meetings.id"],
-            name=op.f("fk_briefings_meeting_id_meetings"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_briefings")),
-        sa.UniqueConstraint("meeting_id", name=op.f("uq_briefings_meeting_id")),
+        integer("id"),
+        integer("meeting_id"),
+        text("content"),
+        string("provider", 64),
+        moment("created_at"),
+        references("briefings", "meeting_id", "meetings"),
+        primary_key("briefings"),
+        unique("briefings", "meeting_id"),
     )
-    op.create_table(
-        "interaction_analyses",
-        sa.Column("interaction_id", sa.Integer(), nullable=False),
-        sa.Column("kind", sa.String(length=32), nullable=False),
-        sa.Column("results", JSON_DOC, nullable=False),
-        sa.Column("provider", sa.String(length=64), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["interaction_id"],
-            ["interactions.id"],
-            name=op.f("fk_interaction_analyses_interaction_id_interactions"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("interaction_id", "kind", name=op.f("pk_interaction_analyses")),
-    )
+    create_analyses_table("interaction_analyses", "interaction_id", "interactions")
 
 
 def downgrade() -> None:
-    op.drop_table("interaction_analyses")
-    op.drop_table("briefings")
-    op.drop_table("relationship_scores")
-    op.drop_index(op.f("ix_meetings_user_id"), table_name="meetings")
-    op.drop_index(op.f("ix_meetings_starts_at"), table_name="meetings")
-    op.drop_index(op.f("ix_meetings_integration_id"), table_name="meetings")
-    op.drop_table("meetings")
-    op.drop_index(op.f("ix_interactions_occurred_at"), table_name="interactions")
-    op.drop_index(op.f("ix_interactions_integration_id"), table_name="interactions")
-    op.drop_index(op.f("ix_interactions_contact_id"), table_name="interactions")
-    op.drop_table("interactions")
-    op.drop_index(op.f("ix_health_checks_integration_id"), table_name="health_checks")
-    op.drop_index(op.f("ix_health_checks_checked_at"), table_name="health_checks")
-    op.drop_table("health_checks")
-    op.drop_index(op.f("ix_generated_messages_contact_id"), table_name="generated_messages")
-    op.drop_table("generated_messages")
-    op.drop_table("contact_tags")
-    op.drop_table("contact_analyses")
-    op.drop_index(op.f("ix_oauth_states_user_id"), table_name="oauth_states")
-    op.drop_index(op.f("ix_oauth_states_expires_at"), table_name="oauth_states")
-    op.drop_table("oauth_states")
-    op.drop_index(op.f("ix_notifications_user_id"), table_name="notifications")
-    op.drop_table("notifications")
-    op.drop_index(op.f("ix_integrations_user_id"), table_name="integrations")
-    op.drop_index(op.f("ix_integrations_expires_at"), table_name="integrations")
-    op.drop_table("integrations")
-    op.drop_index(op.f("ix_exports_user_id"), table_name="exports")
-    op.drop_table("exports")
-    op.drop_index(op.f("ix_contacts_user_id_phone_normalized"), table_name="contacts")
-    op.drop_index(op.f("ix_contacts_user_id_email_normalized"), table_name="contacts")
-    op.drop_index(op.f("ix_contacts_user_id"), table_name="contacts")
-    op.drop_index(op.f("ix_contacts_merged_into"), table_name="contacts")
-    op.drop_table("contacts")
-    op.drop_table("alert_deliveries")
-    op.drop_table("users")
-    op.drop_table("backups")
-    op.drop_table("analytics_snapshots")
-    op.drop_table("alerts")
+    for name in reversed(INDEXES):
+        drop_table(name)
