@@ -21,6 +21,9 @@ ENTRY = "air:dead:{}"  # JSON document per task id
 # hash: task name -> letters held, so a count never reads them; outside air:dead:, the entries
 BY_TASK = "air:dead_by_task"
 LIMIT = 100_000  # oldest entries beyond this are trimmed, so a failure storm cannot fill Redis
+# Bytes found on a queue that are no message at all: kept (newest first, at most LIMIT) so
+# nothing vanishes silently; they have no task or arguments to replay.
+UNDECODABLE = "air:dead:undecodable"
 
 REASONS = ("failed", "timeout", "worker-lost", "expired", "unknown-task", "rejected")
 
@@ -77,6 +80,10 @@ class DeadLetterStore:
 
     def count(self) -> int:
         return int(self.client.zcard(INDEX))
+
+    def undecodable(self, limit: int = 50) -> list[dict[str, Any]]:
+        """What workers found on a queue that was no message: {queue, at, raw}, newest first."""
+        return [json.loads(raw) for raw in self.client.lrange(UNDECODABLE, 0, limit - 1)]
 
     def count_by_task(self) -> dict[str, int]:
         """Letters held per task name, from the counter hash: no letter is read. A store

@@ -42,8 +42,12 @@ for i = 1, #KEYS - 2 do
   if item and string.sub(ARGV[2], i, i) == '0' then
     return {KEYS[i], item}
   elseif item then
-    local props = cjson.decode(item)['properties']
-    local info = props['delivery_info']
+    local ok, message = pcall(cjson.decode, item)
+    local props = ok and type(message) == 'table' and message['properties']
+    local info = type(props) == 'table' and props['delivery_info']
+    if type(info) ~= 'table' or props['delivery_tag'] == nil then
+      return {KEYS[i], item}  -- no message: not recorded; the worker sets it aside
+    end
     local tag = props['delivery_tag']
     redis.call('ZADD', index, ARGV[1], tag)
     redis.call('HSET', unacked, tag, '[' .. item .. ',' .. cjson.encode(info['exchange'])

@@ -35,8 +35,10 @@ URLs keep kombu's own transport.
 
 from __future__ import annotations
 
+import json
+import logging
 from queue import Empty
-from time import monotonic
+from time import monotonic, time
 from typing import Any
 
 import kombu
@@ -46,10 +48,14 @@ from kombu.utils.encoding import bytes_to_str
 from kombu.utils.json import loads
 
 from runtime.broker import fetch
+from runtime.broker.deadletter import LIMIT, UNDECODABLE
 from runtime.config.errors import AirError
 
 KOMBU_TESTED = ("5.7",)  # major.minor versions the overrides here are tested with
 _readable: Any = kombu_redis._socket_readable  # poll(0) without consuming the data
+
+
+logger = logging.getLogger("air.transport")
 
 
 class UnsupportedKombu(AirError):
@@ -146,7 +152,7 @@ class Channel(kombu_redis.Channel):
     def _brpop_read(self, **options: Any) -> Any:
         acks = self._fetch_in_flight
         if acks is None:  # a BRPOP: kombu records what it delivers; the next fetch is a script
-            delivered = super()._brpop_read(**options)  # type: ignore[no-untyped-call]
+            delivered = self._brpop_deliver(**options)
             self._fetch_next = True
             return delivered
         self._fetch_in_flight = None
@@ -157,7 +163,7 @@ class Channel(kombu_redis.Channel):
                 raise Empty()
             key, item = reply
             dest = bytes_to_str(key).rsplit(self.sep, 1)[0]  # type: ignore[no-untyped-call]
-            payload = loads(bytes_to_str(item))  # type: ignore[no-untyped-call]
+            payload = self._decode(dest, item)
             tag = payload["properties"]["delivery_tag"]
             if dest in self.at_most_once_queues:
                 self.qos.unrecorded.add(tag)
@@ -169,6 +175,41 @@ class Channel(kombu_redis.Channel):
         finally:
             self._in_poll = None  # type: ignore[assignment]
             self._flush_brpop_reauth()  # type: ignore[no-untyped-call]
+
+    def _brpop_deliver(self, **options: Any) -> bool:
+        """kombu's BRPOP read (kombu 5.7 Channel._brpop_read), except that bytes which are no
+        message are set aside instead of killing the worker with a decode error."""
+        try:
+            try:
+                reply = self.client.parse_response(self.client.connection, "BRPOP", **options)
+            except self.connection_errors:
+                self.client.connection.disconnect()  # the next poll reconnects
+                raise
+            if not reply:
+                raise Empty()
+            key, item = reply
+            dest = bytes_to_str(key).rsplit(self.sep, 1)[0]  # type: ignore[no-untyped-call]
+            self._queue_cycle.rotate(dest)
+            self.connection._deliver(self._decode(dest, item), dest)
+            return True
+        finally:
+            self._in_poll = None  # type: ignore[assignment]
+            self._flush_brpop_reauth()  # type: ignore[no-untyped-call]
+
+    def _decode(self, queue: str, item: bytes) -> Any:
+        """The message in `item`; else it goes to the store of undecodable bytes and the
+        fetch yields nothing (raises Empty)."""
+        try:
+            payload = loads(bytes_to_str(item))  # type: ignore[no-untyped-call]
+            payload["properties"]["delivery_info"]  # noqa: B018 - what delivery needs
+            return payload
+        except (ValueError, KeyError, TypeError):
+            raw = item.decode("utf-8", "backslashreplace")
+            entry = json.dumps({"queue": queue, "at": time(), "raw": raw})
+            with self.client.pipeline() as pipe:
+                pipe.lpush(UNDECODABLE, entry).ltrim(UNDECODABLE, 0, LIMIT - 1).execute()
+            logger.error("set aside %d bytes on queue %s that are no message", len(item), queue)
+            raise Empty() from None
 
     def _read_fetch(self, acks: list[str], **options: Any) -> Any:
         client = self.client

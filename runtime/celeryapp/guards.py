@@ -19,12 +19,14 @@ import redis
 from celery import states
 from celery.exceptions import Ignore
 
+from runtime.broker.deadletter import DeadLetter, DeadLetterStore
 from runtime.broker.ratelimit import Limiter
 from runtime.broker.unique import Claims, claim_key
 from runtime.compiler.plan import TaskPlan
 
 logger = logging.getLogger("air.guards")
 
+REDELIVERIES = "air:redeliveries:{}"  # per task id: how often its message came back
 BOOKED = "air_rate_booked"  # header: this message already holds its rate-limit slot
 REDELIVERED = "redelivered"  # header kombu's Redis transport sets on a restored message
 START_WITHIN = 0.05  # a slot this close is taken now rather than by a second send
@@ -79,17 +81,51 @@ def before_start(task: Any, policy: TaskPlan) -> None:
     request = task.request
     headers = request.headers or {}
     delivery = request.delivery_info or {}
-    if (headers.get(REDELIVERED) or delivery.get(REDELIVERED)) and _succeeded(task, request.id):
-        logger.warning(
-            "task %s[%s] already succeeded: redelivery acknowledged, not run", task.name, request.id
-        )
-        raise Ignore()
+    if headers.get(REDELIVERED) or delivery.get(REDELIVERED):
+        if _succeeded(task, request.id):
+            logger.warning(
+                "task %s[%s] already succeeded: redelivery acknowledged, not run",
+                task.name,
+                request.id,
+            )
+            raise Ignore()
+        _count_redelivery(task, policy)
     if policy.cluster_rate_limit and not headers.get(BOOKED):
         limiter = Limiter(_client(task.app.conf.broker_url))
         wait = limiter.book(task.name, policy.cluster_rate_limit, DEFER_AT_MOST)
         if wait is None or wait > START_WITHIN:
             _send_again(task, DEFER_AT_MOST if wait is None else wait, booked=wait is not None)
             raise Ignore()
+
+
+def _count_redelivery(task: Any, policy: TaskPlan) -> None:
+    """A message comes back after the visibility timeout when its worker died mid-run, and a
+    solo process's death counts against no retry limit: bound it here, or a task that kills its
+    process would come back forever. Past its retries it is dead-lettered as worker-lost."""
+    request = task.request
+    client = _client(task.app.conf.broker_url)
+    key = REDELIVERIES.format(request.id)
+    count = int(client.incr(key))
+    client.expire(key, 86400)
+    if count <= policy.retry.max:
+        return
+    DeadLetterStore(client).add(
+        DeadLetter(
+            id=request.id,
+            task=task.name,
+            reason="worker-lost",
+            args=list(request.args or ()),
+            kwargs=dict(request.kwargs or {}),
+            queue=(request.delivery_info or {}).get("routing_key"),
+            retries=count,
+            message=f"its worker died {count} times running it (retry.max {policy.retry.max})",
+            hostname=request.hostname or "",
+        )
+    )
+    logger.error(
+        "task %s[%s] dead-lettered: its worker died %d times", task.name, request.id, count
+    )
+    raise Ignore()
 
 
 def _succeeded(task: Any, task_id: str) -> bool:

@@ -35,6 +35,8 @@ ALL_SAMPLE_TASKS = [
     "sample.slow",
     "sample.step",
     "sample.fail_first",
+    "sample.work",
+    "sample.die_always",
 ]
 
 

@@ -117,3 +117,19 @@ def fail_first(self: Any, previous: Any = None, key: str = "") -> str:
     if attempt == 1:
         raise Flaky("the first attempt fails on purpose")
     return f"{key} on attempt {attempt}"
+
+
+@shared_task(name="sample.work", bind=True)
+def work(self: Any, tag: str, seconds: float = 0.2) -> str:
+    """A unit of work for the chaos tests: logs its start and its end under `events:work`."""
+    _log("events:work", tag=tag, started=True, pid=os.getpid())
+    time.sleep(seconds)
+    _log("events:work", tag=tag, done=True, pid=os.getpid())
+    return tag
+
+
+@shared_task(name="sample.die_always", bind=True)
+def die_always(self: Any, key: str) -> None:
+    """A poison task: kills its worker process on every attempt."""
+    _log(f"events:{key}", retries=self.request.retries)
+    os.kill(os.getpid(), signal.SIGKILL)
