@@ -1,9 +1,10 @@
 """What the worker benchmarks share (throughput, priority_latency, startup).
 
-Each benchmark compares air's compiled worker with plain Celery at its defaults (bench/plain_app.py)
-on one private redis-server that the benchmark starts on a free loopback port and stops at the
-end; the machine's own Redis is never touched. Both sides run the same task code
-(bench/bench_tasks.py) with the same prefork pool size, one worker at a time, in interleaved runs.
+Each benchmark compares air's compiled worker with plain Celery at its defaults
+(bench/peers/plain_app.py) on one private redis-server that the benchmark starts on a free
+loopback port and stops at the end; the machine's own Redis is never touched. Both sides run
+the same task code (bench/peers/bench_tasks.py) with the same prefork pool size, one worker at
+a time, in interleaved runs.
 
 Every process started here is a session (and process group) leader; stopping one signals its
 whole group, so no pool child outlives a run, and `cleanup()` stops whatever is still running
@@ -43,7 +44,7 @@ PACKAGES = ("air", "celery", "kombu", "billiard", "redis", "dramatiq")
 BROKER_DB, RESULT_DB = 0, 1
 SNAPSHOT_DB = 8  # snapshots of prepared backlogs live in db 8, 9, ...; runs use db 0 and 1
 STARTS = "bench:starts"  # must equal bench_tasks.STARTS (not imported: that would import celery)
-TASK_MODULE = "bench.bench_tasks"
+TASK_MODULE = "bench.peers.bench_tasks"
 DOCS = ROOT / "docs" / "benchmarks.md"
 
 # The air side of every benchmark: one queue per role, each task routed by name.
@@ -142,7 +143,7 @@ def _is_queue_key(key: bytes, queue: str) -> bool:
 
 
 def write_air_config(directory: Path, broker: Broker, concurrencies: Iterable[int]) -> Path:
-    """An air config for bench/bench_tasks.py: pools `bench-cN` (queue bench) and `mixed-cN`
+    """An air config for bench/peers/bench_tasks.py: pools `bench-cN` (queue bench) and `mixed-cN`
     (queues urgent and low) for every concurrency N. Validated by loading it."""
     pools: dict[str, Any] = {}
     for concurrency in sorted(set(concurrencies)):
@@ -188,7 +189,7 @@ def air_app(config_dir: Path) -> Any:
 
 
 def plain_app(broker: Broker) -> Any:
-    from plain_app import make_app
+    from peers.plain_app import make_app
 
     return make_app(broker.broker_url, broker.result_url)
 
@@ -242,7 +243,7 @@ def plain_argv(queues: Sequence[str], concurrency: int, *extra: str) -> list[str
     return [
         script("celery"),
         "-A",
-        "bench.plain_app",
+        "bench.peers.plain_app",
         "worker",
         "-Q",
         ",".join(queues),

@@ -46,7 +46,7 @@ from _workers import (  # noqa: E402
 )
 
 from runtime.broker.fires import Fire, Fires  # noqa: E402
-from runtime.celeryapp.capture import publish_commands  # noqa: E402
+from runtime.sending.capture import publish_commands  # noqa: E402
 
 DOCS = ROOT / "docs" / "reliability.md"
 MARKER = "bench:beat-fires"

@@ -85,7 +85,7 @@ class Setup(workers.OnBench):
         concurrency = self.args.concurrency
         if variant.system == "air":
             return f"air run mixed-c{concurrency}"
-        return f"celery -A bench.plain_app worker -Q urgent,low -c {concurrency}"
+        return f"celery -A bench.peers.plain_app worker -Q urgent,low -c {concurrency}"
 
 
 def prepare(setup: Setup, variants: Sequence[Variant]) -> None:

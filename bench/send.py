@@ -2,7 +2,7 @@
 
 N no-op messages are sent to one private redis-server three ways, interleaved, `rounds` times:
 a loop of `task.apply_async()` (Celery's way, one LPUSH round trip each), the same loop with
-`ignore_result=True`, and `send_many()` (runtime/celeryapp/bulk.py: the same messages through
+`ignore_result=True`, and `send_many()` (runtime/sending/bulk.py: the same messages through
 the same send path, pipelined 1,000 at a time). The clock runs from the first send to the
 return of the last; every run starts from an empty queue and checks that N messages arrived.
 
@@ -58,7 +58,7 @@ LABELS = {
 
 
 def senders(app: Any, n: int) -> dict[str, Callable[[], None]]:
-    from runtime.celeryapp.bulk import send_many
+    from runtime.sending.bulk import send_many
 
     task = app.signature(TASK)
 

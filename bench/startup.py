@@ -9,7 +9,7 @@ interleaved round-robin with the starting worker rotated each round.
 - `air run POOL`: air's worker, started in-process (no `celery` CLI), mingle and gossip off;
 - `celery -A runtime.celeryapp.app worker ...`: the command `air run POOL --dry-run` prints,
   i.e. the same compiled options through the celery CLI (shows what the in-process start saves);
-- `celery -A bench.plain_app worker`: plain Celery with its defaults (mingle and gossip on);
+- `celery -A bench.peers.plain_app worker`: plain Celery with its defaults (mingle and gossip on);
 - the same with `--without-mingle --without-gossip` (shows what those two cost).
 
     .venv/bin/python bench/startup.py                  # 7 runs; updates docs/benchmarks.md
@@ -53,7 +53,7 @@ VARIANTS = (
         "celery -A runtime.celeryapp.app worker (air's flags, `air run --dry-run`)",
         "air",
     ),
-    Variant("celery", "celery -A bench.plain_app worker (defaults)", "celery"),
+    Variant("celery", "celery -A bench.peers.plain_app worker (defaults)", "celery"),
     Variant("celery-lean", "the same, --without-mingle --without-gossip", "celery"),
 )
 

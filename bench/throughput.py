@@ -69,7 +69,7 @@ from _workers import (  # noqa: E402
 )
 
 DOCS = ROOT / "docs" / "benchmarks.md"
-DRAMATIQ_MODULE = "bench.dramatiq_tasks"
+DRAMATIQ_MODULE = "bench.peers.dramatiq_tasks"
 MARKER = "bench:throughput"
 SYSTEMS = ("air", "celery", "celery-solo", "dramatiq")
 AIRS = ("air",)
@@ -142,9 +142,9 @@ class Setup:
 
 
 def _dramatiq(broker: Broker) -> Any:
-    """bench/dramatiq_tasks.py, imported once the private redis-server runs (it connects)."""
+    """bench/peers/dramatiq_tasks.py, imported once the private redis-server runs (it connects)."""
     os.environ["BENCH_BROKER_URL"] = broker.broker_url
-    import dramatiq_tasks
+    from peers import dramatiq_tasks
 
     return dramatiq_tasks
 

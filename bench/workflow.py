@@ -4,7 +4,7 @@
 Both run N no-op steps (bench.noop, immutable signatures) in one chain on the same air worker
 (pool bench-c2) and private redis-server, alternating, R rounds; the time is from the send to
 the last step's result. The workflow side is a WorkflowPlan of the same steps sent through
-runtime/celeryapp/workflows.py: headers on every step, the run's record in Redis, and each
+runtime/sending/workflows.py: headers on every step, the run's record in Redis, and each
 worker's hook counting finished steps.
 
     .venv/bin/python bench/workflow.py               # updates docs/benchmarks.md
@@ -46,8 +46,8 @@ def measure(bench: workers.Bench, args: argparse.Namespace) -> list[dict[str, An
     import redis
 
     from runtime.broker.workflow_runs import WorkflowRuns
-    from runtime.celeryapp import workflows
     from runtime.compiler.plan import WorkflowPlan
+    from runtime.sending import workflows
 
     plan = workers.air_plan(bench.config_dir)
     app = workers.air_app(bench.config_dir)

@@ -10,6 +10,8 @@ from typing import Any
 from runtime.broker.redis_values import text
 
 KEY = "air:workflow:{}"
+# Message headers of every step of a run (runtime/sending/workflows.py sets them).
+NAME, RUN, STEP = "air_workflow", "air_workflow_id", "air_workflow_step"
 KEEP = 7 * 86400  # seconds a run's record outlives its last step
 
 # KEYS[1] the run; ARGV[1] the outcome ('done' or 'failed'), ARGV[2] the step, ARGV[3] keep (s).

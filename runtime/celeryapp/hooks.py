@@ -11,9 +11,10 @@ from typing import Any
 from celery import signals
 from celery.exceptions import TimeLimitExceeded, WorkerLostError
 
+from runtime.broker import workflow_runs as workflows
 from runtime.broker.deadletter import DeadLetter, DeadLetterStore
 from runtime.broker.workflow_runs import WorkflowRuns
-from runtime.celeryapp import catalogue, guards, logs, workflows
+from runtime.celeryapp import catalogue, guards, logs
 from runtime.compiler.plan import Plan
 
 logger = logging.getLogger("air.worker")

@@ -26,7 +26,7 @@ from runtime.config.workflows import ParallelStep, Step, Workflow
 PRIORITY_STEPS = list(range(10))
 
 BEAT_OPTIONS: dict[str, object] = {
-    "scheduler": "runtime.celeryapp.beat:RedisScheduler",
+    "scheduler": "runtime.sending.beat:RedisScheduler",
     "loglevel": "INFO",
 }
 _BEAT_FLAGS = {"scheduler": "--scheduler", "loglevel": "--loglevel"}

@@ -48,7 +48,7 @@ class QueuePlan:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WorkflowPlan:
-    """A workflow as plain data; runtime/celeryapp/workflows.py turns it into a Celery canvas.
+    """A workflow as plain data; runtime/sending/workflows.py turns it into a Celery canvas.
     A step is {"task", "args", "kwargs"} or {"parallel": [steps]}."""
 
     name: str

@@ -144,7 +144,7 @@ class AirCollector:
 
 
 def next_fire(entry: ScheduleEntry, last: float | None, now: float) -> float | None:
-    """The next send time beat will choose (runtime/celeryapp/beat.py): the next fire after
+    """The next send time beat will choose (runtime/sending/beat.py): the next fire after
     now, `every` fires on multiples of the interval, plus the fire's own jitter."""
     moment = datetime.fromtimestamp(now, UTC)
     try:

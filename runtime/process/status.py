@@ -104,7 +104,7 @@ def fires(plan: Plan, snap: Snapshot) -> list[Fire]:
 
 
 def next_fire(entry: ScheduleEntry, last: datetime | None, now: datetime) -> datetime | None:
-    """What beat sends next (runtime/celeryapp/beat.py): the next fire after now (`every`
+    """What beat sends next (runtime/sending/beat.py): the next fire after now (`every`
     fires fall on multiples of the interval), plus that fire's jitter."""
     if not entry.enabled:
         return None

@@ -10,7 +10,7 @@ from typing import Any
 import redis
 
 from runtime.broker.fires import Fires
-from runtime.celeryapp.beat import FIRE_HEADER
+from runtime.sending.beat import FIRE_HEADER
 
 
 def schedules(**entries: dict[str, Any]) -> dict[str, Any]:

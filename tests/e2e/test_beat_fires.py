@@ -9,7 +9,7 @@ import json
 import pytest
 
 from runtime.broker.fires import CURSOR, STATS, Fire, Fires
-from runtime.celeryapp.capture import publish_commands
+from runtime.sending.capture import publish_commands
 from tests.e2e.beat_helpers import schedules
 from tests.e2e.conftest import Platform, queues_config
 

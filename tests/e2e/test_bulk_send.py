@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from runtime.celeryapp.bulk import send_many
+from runtime.sending.bulk import send_many
 from tests.e2e.conftest import Platform, events, queues_config
 from tests.waiting import wait_until
 

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from runtime.celeryapp import beat
 from runtime.compiler.compile import load_plan
 from runtime.config import cron
+from runtime.sending import beat
 
 
 def utc(*args: int) -> datetime:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from runtime.config import fastschema
+from runtime.config.schema import fast as fastschema
 from runtime.config.schema import load_schema
 from runtime.config.source import load_file
 

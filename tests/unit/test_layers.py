@@ -29,7 +29,8 @@ LAYERS: dict[str, set[str]] = {
     "review": {"config", "compiler", "review"},
     "broker": {"config", "compiler", "broker"},
     "celeryapp": {"config", "compiler", "broker", "celeryapp"},
-    "process": {"config", "compiler", "review", "broker", "celeryapp", "process"},
+    "sending": {"config", "compiler", "broker", "celeryapp", "sending"},
+    "process": {"config", "compiler", "review", "broker", "celeryapp", "sending", "process"},
 }
 PURE = {"config", "compiler", "review"}
 

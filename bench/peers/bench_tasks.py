@@ -1,6 +1,6 @@
 """The tasks the worker benchmarks run, in air's workers and plain Celery's alike.
 
-Importable as `bench.bench_tasks` from the repository root (bench/ has no __init__.py: Python
+Importable as `bench.peers.bench_tasks` from the repository root (bench/ has no __init__.py: Python
 imports it as a namespace package). Both apps register these through `shared_task`, so the
 task code is byte for byte the same on both sides of every comparison.
 

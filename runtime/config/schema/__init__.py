@@ -10,9 +10,10 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from runtime.config import fastschema, units
 from runtime.config import pointer as ptr
+from runtime.config import units
 from runtime.config.diagnostics import Diagnostic
+from runtime.config.schema import fast as fastschema
 from runtime.config.source import Document
 
 if TYPE_CHECKING:

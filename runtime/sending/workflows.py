@@ -10,10 +10,8 @@ from typing import Any
 from celery import chain, group, uuid
 from celery.canvas import Signature
 
-from runtime.broker.workflow_runs import WorkflowRuns
+from runtime.broker.workflow_runs import NAME, RUN, STEP, WorkflowRuns
 from runtime.compiler.plan import Plan, WorkflowPlan
-
-NAME, RUN, STEP = "air_workflow", "air_workflow_id", "air_workflow_step"
 
 
 def send(app: Any, plan: Plan, workflow: WorkflowPlan, runs: WorkflowRuns) -> tuple[str, Any]:

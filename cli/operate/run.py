@@ -8,8 +8,8 @@ from typing import Any
 import click
 
 from cli.common import celery_app, pick, plan_or_fail
+from cli.operate.processes import die_with_parent, echo_killed, pool_children, supervise, supervised
 from cli.options import CliOptions, config_option, pass_options
-from cli.processes import die_with_parent, echo_killed, pool_children, supervise, supervised
 from runtime.broker import reach
 from runtime.compiler.plan import Plan
 from runtime.config.errors import UsageError

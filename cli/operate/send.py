@@ -11,8 +11,8 @@ import click
 
 from cli import exit_codes
 from cli.common import as_json_arg, celery_app, pick, ping_broker, plan_or_fail
+from cli.operate.workflow_send import send_workflow
 from cli.options import CliOptions, config_option, pass_options
-from cli.workflow_send import send_workflow
 from runtime.broker import reach
 from runtime.config.errors import AirError, BrokerUnreachable, UsageError
 from runtime.config.redact import redact
@@ -111,7 +111,7 @@ def send(
     app = celery_app(plan)
     queue, priority = plan.route(policy.name)
     if calls is not None:
-        from runtime.celeryapp.bulk import send_many
+        from runtime.sending.bulk import send_many
 
         ids = send_many(app, policy.name, calls, countdown=countdown, expires=policy.expires)
         click.echo(f"sent {len(ids)} x {policy.name} to {queue} (priority {priority})", err=True)
@@ -141,7 +141,7 @@ def send(
 
 def _read_calls(source: IO[str]) -> list[dict[str, Any]]:
     """Every line of a JSONL file as one call; blank lines are skipped."""
-    from runtime.celeryapp.bulk import as_call
+    from runtime.sending.bulk import as_call
 
     calls = []
     name = getattr(source, "name", "-")

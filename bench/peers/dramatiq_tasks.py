@@ -1,6 +1,6 @@
 """The no-op task for Dramatiq, the at-least-once peer of bench/throughput.py (never used by air).
 
-`dramatiq bench.dramatiq_tasks -p 2 -t 8 -Q bench` runs it from the repository root, on the
+`dramatiq bench.peers.dramatiq_tasks -p 2 -t 8 -Q bench` runs it from the repository root, on the
 private redis-server in BENCH_BROKER_URL. Dramatiq's Redis broker acknowledges a message after
 it ran (at-least-once): the same guarantee as air's acks late.
 """

@@ -13,8 +13,8 @@ from typing import Any
 import click
 
 from cli.common import echo_table, pick, plan_or_fail
+from cli.operate.processes import pool_children
 from cli.options import CliOptions, config_option, pass_options
-from cli.processes import pool_children
 from runtime.compiler.plan import Plan, WorkerPlan
 from runtime.config.errors import BrokerUnreachable
 from runtime.config.redact import redact

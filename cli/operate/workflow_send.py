@@ -26,7 +26,7 @@ def send_workflow(options: CliOptions, name: str, wait: bool, timeout: float) ->
     import redis
 
     from runtime.broker.workflow_runs import WorkflowRuns
-    from runtime.celeryapp import workflows
+    from runtime.sending import workflows
 
     plan = plan_or_fail(options)
     if not plan.workflows:

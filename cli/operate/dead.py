@@ -111,7 +111,7 @@ def replay(
         step = letter.workflow
         if step and step["name"] in plan.workflows:
             from runtime.broker.workflow_runs import WorkflowRuns
-            from runtime.celeryapp import workflows
+            from runtime.sending import workflows
 
             workflow = plan.workflows[step["name"]]
             runs = WorkflowRuns(store.client)

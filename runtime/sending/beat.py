@@ -22,11 +22,11 @@ from kombu.exceptions import OperationalError
 
 from runtime.broker.beats import BeatInfo, beat_alive, beat_gone
 from runtime.broker.fires import Fire, Fires
-from runtime.celeryapp.capture import publish_commands
 from runtime.compiler.plan import Plan
 from runtime.compiler.plan import ScheduleEntry as PlannedEntry
 from runtime.config import cron
 from runtime.config.redact import redact
+from runtime.sending.capture import publish_commands
 
 logger = logging.getLogger("air.beat")
 

@@ -1,0 +1,1 @@
+"""Commands that watch the running platform: health, status, monitor, exporter, Flower."""
