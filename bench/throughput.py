@@ -28,7 +28,6 @@ import os
 import shlex
 import statistics
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,39 +35,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402  (bench/ is not a package)
-    ROOT,
-    BenchError,
-    entry_point,
-    markdown_table,
-    publish,
-    script,
-    text_table,
-    write_results,
-)
-from _workers import (  # noqa: E402
-    Broker,
-    Drain,
-    WorkerProcess,
-    air_app,
-    air_run_argv,
-    check_broker,
-    clean_environment,
-    cleanup,
-    header_lines,
-    kombu_keys,
-    load_now,
-    machine,
-    plain_app,
-    plain_argv,
-    raise_on_sigterm,
-    send_many,
-    wait_for,
-    worker_env,
-    write_air_config,
-)
+import _common as common  # noqa: E402  (bench/ is not a package)
+import _workers as workers  # noqa: E402
 
-DOCS = ROOT / "docs" / "benchmarks.md"
 DRAMATIQ_MODULE = "bench.peers.dramatiq_tasks"
 MARKER = "bench:throughput"
 SYSTEMS = ("air", "celery", "celery-solo", "dramatiq")
@@ -113,35 +82,32 @@ ABLATIONS["all"] = (
 
 
 @dataclass
-class Setup:
-    broker: Broker
-    config_dir: Path
-    logs: Path
+class Setup(workers.OnBench):
+    bench: workers.Bench
     tasks: int
-    env: dict[str, str]
 
     def argv(self, system: str, concurrency: int) -> list[str]:
         if system == "air":
-            return air_run_argv(self.config_dir, f"bench-c{concurrency}")
+            return workers.air_run_argv(self.config_dir, f"bench-c{concurrency}")
         if system == "celery-solo":  # N solo workers in one process group
-            one = shlex.join(plain_argv(["bench"], 1, "-P", "solo"))
-            workers = " & ".join(f"{one} -n solo{i}@%h" for i in range(concurrency))
-            return ["sh", "-c", f"{workers} & wait"]
+            one = shlex.join(workers.plain_argv(["bench"], 1, "-P", "solo"))
+            solos = " & ".join(f"{one} -n solo{i}@%h" for i in range(concurrency))
+            return ["sh", "-c", f"{solos} & wait"]
         if system == "dramatiq":
-            return [script("dramatiq"), DRAMATIQ_MODULE, "-p", str(concurrency), "-t", "8"]
-        return plain_argv(["bench"], concurrency, *ABLATIONS[system][1])
+            return [common.script("dramatiq"), DRAMATIQ_MODULE, "-p", str(concurrency), "-t", "8"]
+        return workers.plain_argv(["bench"], concurrency, *ABLATIONS[system][1])
 
-    def drain(self, system: str) -> Drain:
+    def drain(self, system: str) -> workers.Drain:
         if system == "dramatiq":
-            return Drain(self.broker, [], [_dramatiq(self.broker).remaining_key()])
-        return Drain(self.broker, kombu_keys("bench"), ["unacked"])
+            return workers.Drain(self.broker, [], [_dramatiq(self.broker).remaining_key()])
+        return workers.Drain(self.broker, workers.kombu_keys("bench"), ["unacked"])
 
     def worker_env(self, system: str) -> dict[str, str]:
         settings = ABLATIONS[system][2] if system in ABLATIONS else {}
         return {**self.env, "BENCH_PLAIN_SETTINGS": json.dumps(settings)}
 
 
-def _dramatiq(broker: Broker) -> Any:
+def _dramatiq(broker: workers.Broker) -> Any:
     """bench/peers/dramatiq_tasks.py, imported once the private redis-server runs (it connects)."""
     os.environ["BENCH_BROKER_URL"] = broker.broker_url
     from peers import dramatiq_tasks
@@ -151,24 +117,27 @@ def _dramatiq(broker: Broker) -> Any:
 
 def prepare(setup: Setup) -> None:
     """Queue N no-op tasks through each system's own app and keep them as a snapshot."""
-    senders = {AIR_SLOT: air_app(setup.config_dir), CELERY_SLOT: plain_app(setup.broker)}
+    senders = {
+        AIR_SLOT: workers.air_app(setup.config_dir),
+        CELERY_SLOT: workers.plain_app(setup.broker),
+    }
     for slot, app in senders.items():
-        check_broker(app, setup.broker)
+        workers.check_broker(app, setup.broker)
         setup.broker.reset()
         if slot == AIR_SLOT:  # routed by the config: queue bench, priority 5
-            send_many(app, "bench.noop", setup.tasks)
+            workers.send_many(app, "bench.noop", setup.tasks)
         else:
-            send_many(app, "bench.noop", setup.tasks, queue="bench")
+            workers.send_many(app, "bench.noop", setup.tasks, queue="bench")
         queued = setup.broker.queued("bench")
         if queued != setup.tasks:
-            raise BenchError(f"{app.main}: {queued} tasks queued, not {setup.tasks}")
+            raise common.BenchError(f"{app.main}: {queued} tasks queued, not {setup.tasks}")
         setup.broker.snapshot(slot)
     setup.broker.reset()
     peer = _dramatiq(setup.broker)
     peer.send_many(setup.tasks)
     queued = setup.broker.db(0).hlen(peer.remaining_key())
     if queued != setup.tasks:
-        raise BenchError(f"dramatiq: {queued} tasks queued, not {setup.tasks}")
+        raise common.BenchError(f"dramatiq: {queued} tasks queued, not {setup.tasks}")
     setup.broker.snapshot(DRAMATIQ_SLOT)
     setup.broker.reset()
 
@@ -178,11 +147,11 @@ def run_once(setup: Setup, system: str, concurrency: int, run_no: int) -> dict[s
     broker.restore(SLOTS.get(system, CELERY_SLOT))
     log = setup.logs / f"{system}-c{concurrency}-{run_no}.log"
     argv = setup.argv(system, concurrency)
-    worker = WorkerProcess(system, argv, setup.worker_env(system), log)
+    worker = workers.WorkerProcess(system, argv, setup.worker_env(system), log)
     drain = setup.drain(system)
     try:
         worker.start()
-        wait_for(drain.done, max(120.0, n / 20), f"{n} tasks to drain", worker)
+        workers.wait_for(drain.done, max(120.0, n / 20), f"{n} tasks to drain", worker)
         commands, reads = drain.cost()
     finally:
         drain.close()
@@ -370,17 +339,12 @@ def render(
         f"{args.tasks:,} no-op tasks per run, {args.runs} timed runs per worker and pool size "
         f"(+{'1 warm-up run each' if args.warmup else 'no warm-up'}), interleaved."
     )
-    parts = [
-        "\n".join(header_lines(env, extra)),
-        markdown_table(*table(rows)),
-        "Targets:\n\n" + "\n".join(f"- {line}" for line in verdicts(rows)),
-        "Notes:\n\n" + "\n".join(f"- {line}" for line in notes(rows, explained)),
-    ]
+    parts = workers.docs_section(env, extra, table(rows), verdicts(rows), notes(rows, explained))
     if explained:
         parts.append(
             f"Cost of each of air's settings (`--explain`: pool of {args.concurrency[0]}, "
             f"{args.explain_runs} runs each, interleaved, medians):\n\n"
-            + markdown_table(*explain_table(explained))
+            + common.markdown_table(*explain_table(explained))
         )
     return "\n\n".join(parts)
 
@@ -412,52 +376,37 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    clean_environment()
-    raise_on_sigterm()
     explained_records: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="air-bench-throughput-") as workdir:
-        broker = Broker(Path(workdir))
-        try:
-            broker.start()
-            env = machine(broker)
-            config_dir = write_air_config(Path(workdir) / "config", broker, args.concurrency)
-            logs = Path(workdir) / "logs"
-            setup = Setup(broker, config_dir, logs, args.tasks, worker_env(broker, config_dir))
-            print(f"queueing {args.tasks:,} tasks for each worker ...", file=sys.stderr)
-            prepare(setup)
-            records = measure(setup, SYSTEMS, args.concurrency, args.runs, args.warmup)
-            if args.explain:
-                print("explain: plain Celery + each of air's settings ...", file=sys.stderr)
-                systems = [*ABLATIONS, "air"]
-                first = args.concurrency[:1]
-                explained_records = measure(setup, systems, first, args.explain_runs, False)
-        finally:
-            cleanup()
-            broker.stop()
-    env["load_average_end"] = load_now()
+    with workers.private_broker("throughput", MARKER, args.concurrency) as bench:
+        setup = Setup(bench, args.tasks)
+        print(f"queueing {args.tasks:,} tasks for each worker ...", file=sys.stderr)
+        prepare(setup)
+        records = measure(setup, SYSTEMS, args.concurrency, args.runs, args.warmup)
+        if args.explain:
+            print("explain: plain Celery + each of air's settings ...", file=sys.stderr)
+            systems = [*ABLATIONS, "air"]
+            first = args.concurrency[:1]
+            explained_records = measure(setup, systems, first, args.explain_runs, False)
     rows = summary(records, args.concurrency)
     explained = explain_rows(explained_records) if explained_records else []
-    print(text_table(*table(rows)).replace("**", ""))
+    print(common.text_table(*table(rows)).replace("**", ""))
     if explained:
-        print("\n" + text_table(*explain_table(explained)))
+        print("\n" + common.text_table(*explain_table(explained)))
     print("\n" + "\n".join(verdicts(rows)))
-    path = write_results(
-        "throughput",
-        {
-            "benchmark": "throughput",
-            "arguments": vars(args),
-            "environment": env,
-            "summary": rows,
-            "runs": records,
-            "explain": explained,
-            "explain_runs": explained_records,
-            "ablations": {k: {"flags": f, "settings": s} for k, (_, f, s) in ABLATIONS.items()},
-            "verdicts": verdicts(rows),
-        },
+    section = None if args.no_docs else render(bench.env, args, rows, explained)
+    ablations = {k: {"flags": f, "settings": s} for k, (_, f, s) in ABLATIONS.items()}
+    bench.report(
+        args,
+        section,
+        rows,
+        records,
+        verdicts(rows),
+        explain=explained,
+        explain_runs=explained_records,
+        ablations=ablations,
     )
-    publish(path, DOCS, MARKER, None if args.no_docs else render(env, args, rows, explained))
     return 0
 
 
 if __name__ == "__main__":
-    entry_point(main, "throughput.py")
+    common.entry_point(main, "throughput.py")

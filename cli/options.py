@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -54,3 +54,28 @@ def config_option(function: F) -> F:
         help="Config directory with queues.yaml and schedules.yaml "
         f"[env AIR_CONFIG_DIR; default ./{defaults.CONFIG_DIR}].",
     )(function)
+
+
+def format_option(
+    choices: Iterable[str], default: str, help: str = "Output format."
+) -> Callable[[F], F]:
+    """`--format` (into `output_format`), the same on every command that has one."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(list(choices)),
+        default=default,
+        show_default=True,
+        help=help,
+    )
+
+
+def reply_timeout_option(help: str) -> Callable[[F], F]:
+    """`--timeout`: how long a command waits for workers' replies to a broadcast."""
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(0.1, 30),
+        default=1.0,
+        show_default=True,
+        help=help,
+    )

@@ -9,7 +9,7 @@ import click
 
 from cli import exit_codes
 from cli.common import celery_app, pick, ping_broker, plan_or_fail, redact
-from cli.options import CliOptions, config_option, pass_options
+from cli.options import CliOptions, config_option, format_option, pass_options, reply_timeout_option
 
 if TYPE_CHECKING:
     from runtime.process.health import Check
@@ -24,25 +24,14 @@ Examples:
 
 @click.command(epilog=HEALTH_EPILOG)
 @config_option
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
+@format_option(["text", "json"], "text")
 @click.option(
     "--pool",
     default=None,
     help="Only check that this host's worker of POOL answers (a liveness probe).",
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(0.1, 30),
-    default=1.0,
-    show_default=True,
-    help="Seconds to wait for worker replies (after the last one, for the whole platform).",
+@reply_timeout_option(
+    "Seconds to wait for worker replies (after the last one, for the whole platform)."
 )
 @pass_options
 def health(options: CliOptions, output_format: str, pool: str | None, timeout: float) -> None:

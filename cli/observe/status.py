@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from cli.common import celery_app, echo_table, plan_or_fail
-from cli.options import CliOptions, config_option, pass_options
+from cli.options import CliOptions, config_option, format_option, pass_options, reply_timeout_option
 from runtime.compiler.plan import Plan
 from runtime.config.units import format_duration
 
@@ -27,21 +27,8 @@ Examples:
 
 @click.command(epilog=STATUS_EPILOG)
 @config_option
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(0.1, 30),
-    default=1.0,
-    show_default=True,
-    help="Seconds to wait for worker replies after the last one.",
-)
+@format_option(["text", "json"], "text")
+@reply_timeout_option("Seconds to wait for worker replies after the last one.")
 @pass_options
 def status(options: CliOptions, output_format: str, timeout: float) -> None:
     """Show what runs beside what the config declares: workers per pool, queue depths and

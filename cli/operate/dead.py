@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import click
 
 from cli.common import celery_app, echo_table, ping_broker, plan_or_fail
-from cli.options import CliOptions, config_option, pass_options
+from cli.options import CliOptions, config_option, format_option, pass_options
 from runtime.broker.deadletter import DeadLetter, DeadLetterStore
 from runtime.compiler.plan import Plan
 from runtime.config.errors import UsageError
@@ -46,14 +46,7 @@ def _store(options: CliOptions) -> tuple[Plan, DeadLetterStore]:
     show_default=True,
     help="At most this many entries.",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
+@format_option(["text", "json"], "text")
 @pass_options
 def list_letters(options: CliOptions, task: str | None, limit: int, output_format: str) -> None:
     """List dead letters, newest first."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import click
 
 from cli.common import loaded_or_fail
-from cli.options import CliOptions, config_option, pass_options
+from cli.options import CliOptions, config_option, format_option, pass_options
 from runtime.review.explain import FORMATS, find
 from runtime.review.topology import Topology
 
@@ -34,14 +34,7 @@ class ExplainOptions:
 @click.command(epilog=EPILOG)
 @config_option
 @click.argument("name")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(sorted(FORMATS)),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
+@format_option(sorted(FORMATS), "text")
 @pass_options
 def explain(options: CliOptions, name: str, output_format: str) -> None:
     """Every effective value of a TASK, QUEUE, POOL or SCHEDULE: its source and Celery form."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from cli.common import plan_or_fail
-from cli.options import CliOptions, config_option, pass_options
+from cli.options import CliOptions, config_option, format_option, pass_options
 from runtime.review.graph import FORMATS
 
 EPILOG = """\b
@@ -17,14 +17,7 @@ Examples:
 
 @click.command(epilog=EPILOG)
 @config_option
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(list(FORMATS)),
-    default="mermaid",
-    show_default=True,
-    help="Graph language.",
-)
+@format_option(list(FORMATS), "mermaid", "Graph language.")
 @pass_options
 def graph(options: CliOptions, output_format: str) -> None:
     """Draw the topology: schedules, tasks, queues (priority) and pools (concurrency)."""

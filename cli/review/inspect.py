@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import click
 
 from cli.common import echo_table, pick, plan_or_fail
-from cli.options import CliOptions, config_option, pass_options
+from cli.options import CliOptions, config_option, format_option, pass_options
 from runtime.compiler.plan import ScheduleEntry
 from runtime.config import cron
 from runtime.config.redact import redact, redact_data
@@ -25,14 +25,7 @@ Examples:
 
 @click.command(epilog=SHOW_EPILOG)
 @config_option
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["yaml", "json"]),
-    default="yaml",
-    show_default=True,
-    help="Output format.",
-)
+@format_option(["yaml", "json"], "yaml")
 @pass_options
 def show(options: CliOptions, output_format: str) -> None:
     """Print the compiled plan: Celery settings, worker commands, beat entries, notes."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from cli import exit_codes
-from cli.options import CliOptions, config_option, pass_options
+from cli.options import CliOptions, config_option, format_option, pass_options
 from runtime.compiler.compile import compile_plan
 from runtime.config import defaults
 from runtime.config.errors import BrokerUnreachable, ConfigError, UsageError
@@ -53,13 +53,8 @@ class PlanOptions:
     "the default branch (origin/HEAD, else main or master)].",
 )
 @click.option("--head", metavar="REF", help="Head revision [default: the work tree].")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(sorted(FORMATS)),
-    default="text",
-    show_default=True,
-    help="Output format (markdown is meant for a pull-request comment).",
+@format_option(
+    sorted(FORMATS), "text", "Output format (markdown is meant for a pull-request comment)."
 )
 @click.option(
     "--live",

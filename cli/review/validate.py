@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import click
 
 from cli import exit_codes
-from cli.options import CliOptions, config_option, pass_options
+from cli.options import CliOptions, config_option, format_option, pass_options
 from runtime.config.reporters import REPORTERS
 from runtime.config.validate import validate as run_validation
 
@@ -33,14 +33,7 @@ class ValidateOptions:
 
 @click.command(epilog=EPILOG)
 @config_option
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(sorted(REPORTERS)),
-    default="text",
-    show_default=True,
-    help="Report format.",
-)
+@format_option(sorted(REPORTERS), "text", "Report format.")
 @click.option(
     "--strict",
     is_flag=True,

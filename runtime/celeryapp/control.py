@@ -11,12 +11,9 @@ from typing import Any
 from celery.worker import state as worker_state
 from celery.worker.control import inspect_command
 
+from runtime.compiler.workers import pool_of
+
 COMMAND = "air_info"
-
-
-def pool_of(node: str) -> str:
-    """The pool a worker node serves: air names nodes POOL@HOST (the compiled `hostname`)."""
-    return node.partition("@")[0] if "@" in node else node
 
 
 @inspect_command(name=COMMAND)  # type: ignore[untyped-decorator]
@@ -29,7 +26,7 @@ def air_info(state: Any, **_: Any) -> dict[str, Any]:
     active = worker_state.active_requests
     return {
         # `air run` exports AIR_POOL; a worker started by `celery -A ...` is named POOL@HOST.
-        "pool": os.environ.get("AIR_POOL") or pool_of(state.hostname),
+        "pool": os.environ.get("AIR_POOL") or pool_of(state.hostname) or state.hostname,
         "config_checksum": plan.config_checksum if plan is not None else "",
         "concurrency": int(consumer.controller.concurrency or 0),
         "processes": _processes(pool),

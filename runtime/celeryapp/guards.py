@@ -27,6 +27,7 @@ from runtime.compiler.plan import TaskPlan
 logger = logging.getLogger("air.guards")
 
 REDELIVERIES = "air:redeliveries:{}"  # per task id: how often its message came back
+MIN_REDELIVERIES = 2  # a crash or two is no poison: even a task without retries gets these
 BOOKED = "air_rate_booked"  # header: this message already holds its rate-limit slot
 REDELIVERED = "redelivered"  # header kombu's Redis transport sets on a restored message
 START_WITHIN = 0.05  # a slot this close is taken now rather than by a second send
@@ -100,14 +101,16 @@ def before_start(task: Any, policy: TaskPlan) -> None:
 
 def _count_redelivery(task: Any, policy: TaskPlan) -> None:
     """A message comes back after the visibility timeout when its worker died mid-run, and a
-    solo process's death counts against no retry limit: bound it here, or a task that kills its
-    process would come back forever. Past its retries it is dead-lettered as worker-lost."""
+    solo process's or a whole worker's death counts against no retry limit: bound it here, or
+    a task that kills its process would come back forever. Past max(retry.max,
+    MIN_REDELIVERIES) redeliveries it is dead-lettered as worker-lost."""
     request = task.request
     client = _client(task.app.conf.broker_url)
     key = REDELIVERIES.format(request.id)
     count = int(client.incr(key))
     client.expire(key, 86400)
-    if count <= policy.retry.max:
+    limit = max(policy.retry.max, MIN_REDELIVERIES)
+    if count <= limit:
         return
     DeadLetterStore(client).add(
         DeadLetter(
@@ -118,7 +121,7 @@ def _count_redelivery(task: Any, policy: TaskPlan) -> None:
             kwargs=dict(request.kwargs or {}),
             queue=(request.delivery_info or {}).get("routing_key"),
             retries=count,
-            message=f"its worker died {count} times running it (retry.max {policy.retry.max})",
+            message=f"its worker died {count} times running it (at most {limit} redeliveries)",
             hostname=request.hostname or "",
         )
     )

@@ -105,3 +105,13 @@ def flags(options: dict[str, object], names: dict[str, str]) -> list[str]:
         else:
             argv += [names[key], str(value)]
     return argv
+
+
+def pool_of(hostname: str) -> str | None:
+    """The pool of a worker node: air names nodes `POOL@HOST`, or `POOL.I@HOST` for process I of
+    a pool of several (runtime/compiler/workers.py)."""
+    node, at, _ = hostname.partition("@")
+    if not (at and node):
+        return None
+    pool, dot, index = node.rpartition(".")
+    return pool if dot and pool and index.isdigit() else node

@@ -17,8 +17,9 @@ from runtime.broker.beats import live_beats
 from runtime.broker.fires import LAST_RUN
 from runtime.broker.queues import QueueDepth, read_queues
 from runtime.broker.redis_values import text
-from runtime.celeryapp.control import COMMAND, pool_of
+from runtime.celeryapp.control import COMMAND
 from runtime.compiler.plan import Plan
+from runtime.compiler.workers import pool_of
 from runtime.config.errors import BrokerUnreachable
 from runtime.config.redact import redact
 

@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from runtime.compiler.workers import pool_of
+
 # Seconds; the same ladder for wait and runtime, from a no-op task to an hour-long export.
 BUCKETS = (
     0.005,
@@ -42,12 +44,6 @@ GONE_AFTER = 2.5  # heartbeat intervals without a heartbeat before a worker coun
 RATE_WINDOW = 10.0  # seconds of completions behind tasks/s
 SAMPLE_WINDOW = 60.0  # seconds of waits behind p50/p99
 MEMORY = 10_000  # task ids remembered (name, running): bounded, whatever is lost
-
-
-def pool_of(hostname: str) -> str | None:
-    """The pool of a worker node: air names nodes `POOL@HOST` (compiler's `hostname` option)."""
-    pool, at, _ = hostname.partition("@")
-    return pool if at and pool else None
 
 
 @dataclass(slots=True)

@@ -58,8 +58,9 @@ def _pool_children(worker_pid: int) -> list[psutil.Process]:
 
 
 def test_pool_processes_killed_under_load(platform: Platform, redis_client: redis.Redis) -> None:
-    _config(platform)
-    worker = platform.start_pool("default")  # concurrency 2
+    # A killed solo process's task comes back after the visibility timeout: keep it short.
+    _config(platform, visibility_timeout="8s")
+    worker = platform.start_pool("default")  # concurrency 2: two processes on two cores
     tags = _send(platform, 40, 0.3)
     for round_no in range(1, 4):
         logged = 6 * round_no

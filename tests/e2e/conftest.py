@@ -53,10 +53,13 @@ def queues_config(redis_url: str, **overrides: Any) -> dict[str, Any]:
             "result": "always",  # tests read results; on_request: tests/e2e/test_results.py
         },
         "queues": {"urgent": {"priority": 10}, "default": {"priority": 5}, "bulk": {"priority": 1}},
+        # One worker process per pool (prefork for default): most tests reason about one node
+        # per pool; pools of several processes are tests/e2e/test_fast_pool.py's, and the
+        # shipped config's (test_platform.py) run at the default of one process per core.
         "pools": {
-            "urgent": {"queues": ["urgent"], "concurrency": 1},
-            "default": {"queues": ["default"], "concurrency": 2},
-            "bulk": {"queues": ["bulk"], "concurrency": 1},
+            "urgent": {"queues": ["urgent"], "concurrency": 1, "processes": 1},
+            "default": {"queues": ["default"], "concurrency": 2, "processes": 1},
+            "bulk": {"queues": ["bulk"], "concurrency": 1, "processes": 1},
         },
         "tasks": {name: {} for name in ALL_SAMPLE_TASKS},
     }

@@ -64,7 +64,7 @@ def test_beat_with_no_broker_at_start_exits_3_with_one_line(platform: Platform) 
     platform.write(queues_config(url), schedules(tick=TICK))
 
     started = time.monotonic()
-    result = platform.run_air("beat")
+    result = platform.run_air("beat", "--broker-wait", "2s")
 
     assert result.returncode == 3, result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]

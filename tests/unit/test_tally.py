@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from runtime.process.tally import BUCKETS, Histogram, Tally, percentile, pool_of
+from runtime.compiler.workers import pool_of
+from runtime.process.tally import BUCKETS, Histogram, Tally, percentile
 
 
 class Clock:
