@@ -40,6 +40,8 @@ def test_workers_starting_together_apply_each_revision_once(
         platform.wait_ready(pool, process, timeout=120)
     logs = [log.read_text("utf-8", "replace") for _, log in platform.processes]
     applied = [found for text in logs for found in applied_in(text)]
-    assert sorted(applied) == [[], [], ["0001"]], platform.logs()
+    # One store_ready line per worker process (a pool runs one per core): exactly one applied it.
+    assert len(applied) >= len(POOLS), platform.logs()
+    assert sorted(applied) == [[]] * (len(applied) - 1) + [["0001"]], platform.logs()
     with store.get_engine().connect() as conn:
         assert store.current_revision(conn) == "0001"
