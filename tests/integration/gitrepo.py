@@ -69,7 +69,7 @@ def replace(old: str, new: str, count: int = -1) -> Callable[[str], str]:
 
 def rename_low_priority(repo: GitRepo) -> None:
     """Rename queue low_priority to archive everywhere it is named."""
-    repo.edit("queues.yaml", replace("low_priority:  {priority: 1", "archive:       {priority: 1"))
+    repo.edit("queues.yaml", replace("\n  low_priority:\n", "\n  archive:\n"))
     repo.edit("queues.yaml", replace("queues: [low_priority]", "queues: [archive]"))
     repo.edit("queues.yaml", replace("queue: low_priority", "queue: archive"))
     repo.edit("schedules.yaml", replace("queue: low_priority", "queue: archive"))
@@ -78,8 +78,11 @@ def rename_low_priority(repo: GitRepo) -> None:
 def remove_data_pipeline(repo: GitRepo) -> None:
     """Drop queue data_pipeline and its pool; its tasks go to the default queue."""
     repo.edit("queues.yaml", replace(
-        '  data_pipeline: {priority: 3, description: "Exports, bulk operations, deduplication, '
-        'cleanup"}\n', ""))
+        '  data_pipeline:\n    priority: 3\n    description: "Exports, bulk operations, '
+        'deduplication, cleanup"\n    slo: {max_wait: 30m}                   # bulk work arrives '
+        "in bursts: depth alone says little\n",
+        "",
+    ))
     repo.edit("queues.yaml", replace(
         "  data-pipeline: {queues: [data_pipeline], concurrency: 1, max_tasks_per_child: 20}\n",
         ""))

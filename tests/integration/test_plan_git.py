@@ -112,7 +112,7 @@ def test_no_changes_exits_0(history: Any, monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_a_change_without_risk_exits_4_in_a_real_process(history: Any) -> None:
     repo, _ = history
-    repo.edit("queues.yaml", replace("rate_limit: 30/m", "rate_limit: 20/m"))
+    repo.edit("queues.yaml", replace("rate_limit: {rate: 30/m,", "rate_limit: {rate: 20/m,"))
     env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV} | {"NO_COLOR": "1"}
     done = subprocess.run([sys.executable, "-m", "cli.main", "plan", "--base", "HEAD"],
                           cwd=repo.root, env={**env, "PYTHONPATH": str(REPO)},

@@ -137,6 +137,8 @@ def _run(example: Example, workdir: Path, env: dict[str, str]) -> None:
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     shutil.copytree(REPO / "config", tmp_path / "config")
+    for shown in ("tests", "docs"):  # examples may read the config cases and docs (not write)
+        (tmp_path / shown).symlink_to(REPO / shown)
     return tmp_path
 
 
@@ -170,7 +172,8 @@ def test_readme_example_with_the_platform_up(
             start_new_session=True,
         )
     try:
-        nodes = {f"{pool}@{socket.gethostname()}" for pool in plan.workers}
+        host = socket.gethostname()
+        nodes = {n.replace("%h", host) for w in plan.workers.values() for n in w.hostnames}
 
         def all_answer() -> bool:
             if up.poll() is not None:

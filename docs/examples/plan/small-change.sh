@@ -14,7 +14,7 @@ cp -R "$root/config" "$work/config"
 cd "$work"
 git init -q -b main && git add config && git commit -q -m "the shipped config"
 # The edit under review: low_priority becomes archive, the default pool loses a worker.
-sed -i.bak -e 's/low_priority:  {priority: 1/archive:       {priority: 1/' \
+sed -i.bak -e 's/^  low_priority:$/  archive:/' \
     -e 's/queues: \[low_priority\]/queues: [archive]/' \
     -e 's/queue: low_priority/queue: archive/' \
     -e 's/concurrency: 4, max_tasks_per_child: 200/concurrency: 3, max_tasks_per_child: 200/' \
