@@ -4,8 +4,8 @@ specification, Kubernetes' OpenAPI schemas, KEDA's ScaledObject CRD) and say wha
 from __future__ import annotations
 
 import hashlib
-import shutil
 import json
+import shutil
 import subprocess
 from importlib import resources
 from pathlib import Path
