@@ -75,24 +75,25 @@ def _listing(names: Sequence[str]) -> str:
     return ", ".join(names[:LISTED]) + more
 
 
+def _flag(item: ItemDiff, code: str, message: str) -> Risk:
+    """A risk raised by one changed item, pointing at where it stands in the head config."""
+    return Risk(code, item.kind, item.name, message, item.where)
+
+
 def removed_queues(review: Review) -> Iterator[Risk]:
     for item in review.of("queue", "remove"):
-        yield Risk(
+        yield _flag(
+            item,
             "PLAN001",
-            "queue",
-            item.name,
             f"queue '{item.name}' is removed: messages still waiting in it are stranded, "
             "no pool consumes it after the change",
-            item.where,
         )
     for item in review.of("queue", "rename"):
-        yield Risk(
+        yield _flag(
+            item,
             "PLAN002",
-            "queue",
-            item.name,
             f"queue '{item.renamed_from}' looks renamed to '{item.name}' (same priority, pools "
             f"and tasks): messages still waiting in '{item.renamed_from}' are stranded",
-            item.where,
         )
 
 
@@ -138,14 +139,12 @@ def reordered_queues(review: Review) -> Iterator[Risk]:
             and _order(base, name, other) != _order(head, name, other)
         )
         if overtaken:
-            yield Risk(
+            yield _flag(
+                item,
                 "PLAN004",
-                "queue",
-                name,
                 f"queue '{name}' priority {base[name]} -> {head[name]} changes its order "
                 f"against {_listing(sorted(set(overtaken)))} in the same pool: work is taken "
                 "in a different order",
-                item.where,
             )
 
 
@@ -186,22 +185,18 @@ def concurrency_cuts(review: Review) -> Iterator[Risk]:
     for item in review.of("pool", "change"):
         old, new = base[item.name].concurrency, head[item.name].concurrency
         if new < old:
-            yield Risk(
+            yield _flag(
+                item,
                 "PLAN006",
-                "pool",
-                item.name,
                 f"pool '{item.name}' concurrency {old} -> {new}: "
                 f"work in {', '.join(head[item.name].queues)} drains slower",
-                item.where,
             )
     for item in review.of("pool", "remove"):
-        yield Risk(
+        yield _flag(
+            item,
             "PLAN006",
-            "pool",
-            item.name,
             f"pool '{item.name}' is removed: its {base[item.name].concurrency} processes no "
             f"longer take work from {', '.join(base[item.name].queues)}",
-            item.where,
         )
 
 
@@ -225,13 +220,11 @@ def faster_schedules(review: Review) -> Iterator[Risk]:
             _period(review.head, item.name, review.now),
         )
         if old is not None and new is not None and new < old:
-            yield Risk(
+            yield _flag(
+                item,
                 "PLAN007",
-                "schedule",
-                item.name,
                 f"schedule '{item.name}' fires more often: at most every "
                 f"{format_duration(old)} -> every {format_duration(new)}",
-                item.where,
             )
 
 
@@ -243,30 +236,24 @@ def safety_off(review: Review) -> Iterator[Risk]:
         if keys & {"retry.max", "retry.errors"} and (
             (old.retry.max > 0 and old.retry.errors) and not (new.retry.max and new.retry.errors)
         ):
-            yield Risk(
+            yield _flag(
+                item,
                 "PLAN008",
-                "task",
-                item.name,
                 f"task '{item.name}' no longer retries: a transient failure now fails it for good",
-                item.where,
             )
         if old.dead_letter and not new.dead_letter:
-            yield Risk(
+            yield _flag(
+                item,
                 "PLAN009",
-                "task",
-                item.name,
                 f"task '{item.name}' no longer dead-letters: a final failure is no longer "
                 "kept for inspection and replay",
-                item.where,
             )
     for item in review.of("task", "remove"):
-        yield Risk(
+        yield _flag(
+            item,
             "PLAN011",
-            "task",
-            item.name,
             f"task '{item.name}' is removed: messages already queued for it fail as "
             "unregistered once the workers run the new code",
-            item.where,
         )
 
 
