@@ -80,7 +80,7 @@ class WorkflowRuns:
     def start(self, run_id: str, name: str, total: int) -> None:
         with self.client.pipeline() as pipe:  # MULTI/EXEC: the record and its count together
             for command, (key, *args) in self.start_commands(run_id, name, total):
-                getattr(pipe, command)(key, *args)
+                pipe.execute_command(command.upper(), key, *args)
             pipe.execute()
 
     @staticmethod
