@@ -10,6 +10,7 @@ import subprocess
 import pytest
 import redis
 
+from runtime.broker.workflow_runs import WorkflowRuns
 from tests.e2e.conftest import Platform, events, queues_config
 from tests.waiting import wait_until
 
@@ -82,6 +83,8 @@ def test_a_failed_step_stops_the_workflow_and_replay_resumes_from_it(
     (letter,) = json.loads(listed.stdout)
     assert letter["task"] == "sample.fail_first"
     assert letter["workflow"]["name"] == "fragile" and letter["workflow"]["step"] == "1"
+    runs = WorkflowRuns(redis_client)
+    assert runs.counts() == {"fragile": {"running": 0, "succeeded": 0, "failed": 1}}
 
     replayed = platform.run_air("dead", "replay", letter["id"])
     assert replayed.returncode == 0, replayed.stderr
@@ -96,6 +99,8 @@ def test_a_failed_step_stops_the_workflow_and_replay_resumes_from_it(
     assert events(redis_client, "steps")[1]["previous"] == "middle on attempt 2"
     run_id = letter["workflow"]["id"]
     wait_until(lambda: redis_client.hget(f"air:workflow:{run_id}", "state") == b"succeeded")
+    # The replay moved the run back to running; its last step, on to succeeded.
+    assert runs.counts() == {"fragile": {"running": 0, "succeeded": 1, "failed": 0}}
 
 
 def test_a_worker_killed_mid_step_does_not_lose_the_workflow(
