@@ -26,7 +26,8 @@ def workflow_item(name: str, config: Config, plan: Plan, where: Locator) -> Item
         Setting(
             "steps",
             planned.steps,
-            " -> ".join(step_text(step) for step in planned.steps),
+            # A list, not arrows: `air plan` prints a change as `old -> new`.
+            "[" + ", ".join(step_text(step) for step in planned.steps) + "]",
             where.source(at("steps")),
             f"{target} canvas, {planned.size} task runs",
         ),

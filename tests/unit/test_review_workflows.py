@@ -46,7 +46,7 @@ def test_added_and_removed_workflows_are_listed_and_a_removal_flagged() -> None:
     assert [(r.code, r.name) for r in plan.risks] == [("PLAN012", "old")]
     added = plan.items[0]
     assert [(c.key, c.new) for c in added.changes] == [
-        ("steps", "alert -> parallel(work, export) -> work")
+        ("steps", "[alert, parallel(work, export), work]")
     ]
     assert added.where == "config/workflows.yaml:3:3"
 
@@ -58,8 +58,8 @@ def test_reordered_steps_are_flagged_with_the_positions_that_moved() -> None:
     (item,) = plan.items
     assert item.action == "change"
     (change,) = item.changes
-    assert change.old == "alert -> parallel(work, export) -> work"
-    assert change.new == "parallel(work, export) -> alert -> work"
+    assert change.old == "[alert, parallel(work, export), work]"
+    assert change.new == "[parallel(work, export), alert, work]"
     (risk,) = plan.risks
     assert risk.code == "PLAN012" and "positions 0, 1:" in risk.message
     assert "PLAN012" in render_text(plan) and "Workflows" in render_markdown(plan)
@@ -82,7 +82,7 @@ def test_steps_added_at_the_end_or_new_arguments_change_without_a_flag() -> None
     plan = plan_of({"flow": FLOW}, head)
 
     (item,) = plan.items
-    assert item.changes[0].new == "alert(1) -> parallel(work, export) -> work -> export"
+    assert item.changes[0].new == "[alert(1), parallel(work, export), work, export]"
     assert plan.risks == ()
 
 
