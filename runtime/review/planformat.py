@@ -18,6 +18,7 @@ TITLES = {
     "pool": "Pools",
     "task": "Tasks",
     "schedule": "Schedules",
+    "workflow": "Workflows",
 }
 _COLORS = {"+": "\033[32m", "~": "\033[33m", "-": "\033[31m", "!": "\033[31m"}
 _RESET = "\033[0m"

@@ -10,6 +10,7 @@ from runtime.config import cron
 from runtime.config.units import format_duration
 from runtime.review.diff import ItemDiff
 from runtime.review.revision import Revision
+from runtime.review.workflow_item import step_shape
 
 # Stable codes (docs/plan.md). Tests assert codes, never wording.
 CODES: dict[str, str] = {
@@ -24,6 +25,7 @@ CODES: dict[str, str] = {
     "PLAN009": "dead-lettering turned off",
     "PLAN010": "broker or result backend changed",
     "PLAN011": "task removed: messages already queued for it cannot run",
+    "PLAN012": "workflow removed or its steps moved: replaying a run in flight goes wrong",
 }
 # A run or retry wait within this share of the visibility timeout is one slow day from being
 # delivered twice (the validator already refuses one at or past it).
@@ -271,6 +273,36 @@ def broker_changed(review: Review) -> Iterator[Risk]:
             )
 
 
+def moved_workflow_steps(review: Review) -> Iterator[Risk]:
+    """A run's steps carry their top-level position, and `air dead replay` resumes a run from
+    that position of the workflow as the current config declares it."""
+    for item in review.of("workflow", "remove"):
+        yield Risk(
+            "PLAN012",
+            "workflow",
+            item.name,
+            f"workflow '{item.name}' is removed: a failed step of a run in flight can no "
+            "longer be replayed to resume it",
+            item.where,
+        )
+    base, head = review.base.plan.workflows, review.head.plan.workflows
+    for item in review.of("workflow", "change"):
+        old = [step_shape(s) for s in base[item.name].steps]
+        new = [step_shape(s) for s in head[item.name].steps]
+        moved = [i for i, shape in enumerate(old) if i >= len(new) or new[i] != shape]
+        if not moved:
+            continue  # arguments changed, or steps added at the end: positions still match
+        yield Risk(
+            "PLAN012",
+            "workflow",
+            item.name,
+            f"workflow '{item.name}' runs other steps at position{'s' if len(moved) > 1 else ''} "
+            f"{_listing([str(i) for i in moved])}: replaying a failed step of a run started "
+            "before the change resumes the step now at its position, not the one that failed",
+            item.where,
+        )
+
+
 RULES: tuple[Rule, ...] = (
     removed_queues,
     unconsumed_routes,
@@ -280,6 +312,7 @@ RULES: tuple[Rule, ...] = (
     faster_schedules,
     safety_off,
     broker_changed,
+    moved_workflow_steps,
 )
 
 
