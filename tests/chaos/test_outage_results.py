@@ -1,0 +1,62 @@
+"""A result backend outage under a finishing task: no false failure, no second run.
+
+The result write of a task whose body ends while the result backend's Redis is down goes to
+the worker's spool (runtime/broker/result_backend.py) instead of retrying into the task's hard
+time limit, where the pool parent would kill the process and record FAILURE and a `timeout`
+dead letter; it is stored once Redis is back: SUCCESS, no dead letter, one run. (When the
+broker itself goes down, a prefork parent terminates its running tasks at once, Celery's
+worker_cancel_long_running_tasks_on_connection_loss, so their redelivery is their first
+complete run.)
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from runtime.broker.deadletter import DeadLetterStore
+from runtime.process.embedded import free_port
+from tests.chaos.conftest import DurableRedis
+from tests.e2e.conftest import Platform, queues_config
+from tests.waiting import wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(90)]
+
+
+def runs(path: Path) -> list[str]:
+    return path.read_text().split() if path.exists() else []
+
+
+def test_a_result_written_during_an_outage_longer_than_the_hard_limit_ends_success(
+    durable_platform: Platform, tmp_path: Path
+) -> None:
+    platform = durable_platform
+    results = DurableRedis(free_port(), tmp_path / "results", persistent=True)
+    results.start()
+    try:
+        config = queues_config(platform.redis_url)
+        config["broker"].update(visibility_timeout="8s", result_backend=f"{results.url}/0")
+        config["defaults"]["time_limit"] = {"soft": "2s", "hard": "3s"}
+        platform.write(config)
+        platform.start_pool("default")
+        counter = tmp_path / "runs"
+        spool = tmp_path / "state" / "spool"
+
+        result = platform.app().send_task("sample.counted", args=[str(counter), 1.0])
+        wait_until(lambda: runs(counter), timeout=20, message="the task to start")
+        results.kill()  # the body ends, and its result is written, while the backend is down
+        time.sleep(5)  # longer than the hard limit
+        assert list(spool.glob("*.json")), platform.logs()
+        results.start()
+
+        assert result.get(timeout=30) == "counted"
+        time.sleep(9)  # past the visibility timeout: an unacknowledged message is back by now
+        assert result.state == "SUCCESS"
+        assert runs(counter) == [result.id]
+        assert DeadLetterStore(redis.Redis.from_url(platform.redis_url)).count() == 0
+        assert not list(spool.glob("*.json"))
+    finally:
+        results.stop()
