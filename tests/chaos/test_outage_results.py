@@ -67,3 +67,33 @@ def test_a_result_written_during_an_outage_longer_than_the_hard_limit_ends_succe
         )
     finally:
         results.stop()
+
+
+def test_a_task_that_finished_during_a_broker_outage_is_not_run_again(
+    durable_platform: Platform, tmp_path: Path
+) -> None:
+    """No stored result (`result: on_request`); the acknowledgement is lost with the connection
+    and the outage outlasts the visibility timeout: the re-sent acknowledgement and the
+    completion marker (runtime/broker/fetch.py) keep the redelivered message from running."""
+    platform, broker = durable_platform, durable_platform.broker
+    assert broker is not None
+    config = queues_config(platform.redis_url)
+    config["broker"]["visibility_timeout"] = "4s"
+    config["defaults"].update(result="on_request", time_limit={"soft": "2s", "hard": "3s"})
+    config["pools"]["default"].update(pool="solo", concurrency=1)  # busy until the body ends
+    platform.write(config)
+    platform.start_pool("default")
+    counter = tmp_path / "runs"
+
+    sent = platform.app().send_task("sample.counted", args=[str(counter), 1.0])
+    wait_until(lambda: runs(counter), timeout=20, message="the task to start")
+    broker.kill()  # the body ends, and its acknowledgement is lost, while Redis is down
+    time.sleep(6)  # longer than the visibility timeout
+    broker.start()
+
+    client = redis.Redis.from_url(platform.redis_url)
+    wait_until(lambda: client.exists(f"air:done:{sent.id}"), timeout=20, message="the marker")
+    time.sleep(6)  # past the visibility timeout and a restore sweep
+    assert runs(counter) == [sent.id], platform.logs()
+    assert client.zcard("unacked_index") == 0 and client.llen("default") == 0
+    print("chaos broker outage 6 s (visibility timeout 4 s), no stored result: runs 1")
