@@ -12,6 +12,16 @@ An acknowledgement waits for the next fetch, at most ACK_DELAY: a timer sends wh
 pending when the worker is idle or busy with a long task, and closing the channel sends the
 rest. A worker killed in that window has its last tasks delivered again after the visibility
 timeout: at-least-once, with up to ACK_DELAY of duplicates.
+
+A task that succeeded leaves a completion marker, DONE (its task id, kept a little over the
+visibility timeout), written by the same script with its acknowledgement: no round trip of its
+own, whether or not its result is stored. The redelivery guard (runtime/celeryapp/guards.py)
+acknowledges a redelivered message whose task has one without running it. Acknowledgements
+(and markers) that could not reach Redis because the connection was lost are kept by the
+process (UNDELIVERED) and sent with the first fetch after it reconnects: a message whose
+outage was shorter than the visibility timeout is then never redelivered, and one that came
+back anyway finds the marker. A worker that stops during the outage loses them: its finished
+tasks run again after the visibility timeout, as before.
 """
 
 from __future__ import annotations
@@ -24,18 +34,29 @@ from kombu.transport import redis as kombu_redis
 from kombu.transport import virtual
 
 ACK_DELAY = 0.1  # seconds an acknowledgement may wait for the next fetch
+DONE = "air:done:{}"  # per task id that succeeded: its redelivery is acknowledged, not run
+DONE_BEYOND_VISIBILITY = 60.0  # seconds a marker outlives the visibility timeout
+# delivery tag -> task id, for tasks that succeeded and whose acknowledgement is on its way
+SUCCEEDED: dict[str, str] = {}
+# Acknowledgements and markers of a channel whose connection was lost: (tags, task ids).
+UNDELIVERED: tuple[list[str], list[str]] = ([], [])
 
 # KEYS: the queue lists, most urgent first, then the unacked hash and the unacked index.
 # ARGV[1]: now (seconds), ARGV[2]: one character per list, '1' to record what it delivers in
-# the unacked index, '0' for an at-most-once queue's; ARGV[3..]: delivery tags acknowledged
-# since the last fetch. Returns {list key, message} or nil when every list is empty. The stored
-# entry is what kombu's QoS.append stores: [message, exchange, routing_key] as JSON, the
-# message kept verbatim.
+# the unacked index, '0' for an at-most-once queue's; ARGV[5..]: delivery tags acknowledged
+# since the last fetch, then the ids of the tasks among them that succeeded: ARGV[3] is how
+# many tags, ARGV[4] the seconds to keep a DONE marker. Returns {list key, message} or nil
+# when every list is empty. The stored entry is what kombu's QoS.append stores:
+# [message, exchange, routing_key] as JSON, the message kept verbatim.
 FETCH = """
 local unacked, index = KEYS[#KEYS - 1], KEYS[#KEYS]
-if #ARGV > 2 then
-  redis.call('HDEL', unacked, unpack(ARGV, 3))
-  redis.call('ZREM', index, unpack(ARGV, 3))
+local acks = tonumber(ARGV[3])
+if acks > 0 then
+  redis.call('HDEL', unacked, unpack(ARGV, 5, 4 + acks))
+  redis.call('ZREM', index, unpack(ARGV, 5, 4 + acks))
+end
+for i = 5 + acks, #ARGV do
+  redis.call('SET', 'air:done:' .. ARGV[i], '1', 'EX', ARGV[4])
 end
 for i = 1, #KEYS - 2 do
   local item = redis.call('RPOP', KEYS[i])
@@ -67,7 +88,10 @@ class QoS(kombu_redis.QoS):
         self.recorded: set[str] = set()  # tags FETCH already put in the unacked index
         self.unrecorded: set[str] = set()  # at-most-once tags: never in the unacked index
         self.pending: list[str] = []  # tags acknowledged, not yet removed from Redis
+        self.pending_done: list[str] = []  # ids of succeeded tasks, markers not yet written
         self._flush_due = False
+        # What a lost connection's channel could not send goes with this one's first fetch.
+        self.give_back(*take_undelivered())
 
     def append(self, message: Any, delivery_tag: str) -> None:
         queue = (message.delivery_info or {}).get("routing_key")
@@ -81,6 +105,7 @@ class QoS(kombu_redis.QoS):
 
     def ack(self, delivery_tag: str) -> None:
         virtual.QoS.ack(self, delivery_tag)  # type: ignore[no-untyped-call]
+        done = SUCCEEDED.pop(delivery_tag, None)
         if delivery_tag in self.unrecorded:
             self.unrecorded.discard(delivery_tag)
             return
@@ -88,20 +113,31 @@ class QoS(kombu_redis.QoS):
         if loop is None or threading.current_thread() is not threading.main_thread():
             # No event loop (a plain kombu consumer), or a pool thread (the loop's timers are
             # not thread-safe): acknowledge at once, as kombu does.
-            self._remove([delivery_tag])
+            self._remove([delivery_tag], [done] if done else [])
             return
         self.pending.append(delivery_tag)
+        if done:
+            self.pending_done.append(done)
         if not self._flush_due:
             self._flush_due = True
             loop.call_later(ACK_DELAY, self._flush_later)
 
-    def take_pending(self) -> list[str]:
-        tags, self.pending = self.pending, []
-        return tags
+    def take_pending(self) -> tuple[list[str], list[str]]:
+        """(delivery tags, ids of succeeded tasks) to send, and forget them here."""
+        taken = self.pending, self.pending_done
+        self.pending, self.pending_done = [], []
+        return taken
 
-    def give_back(self, tags: list[str]) -> None:
+    def give_back(self, tags: list[str], done: list[str]) -> None:
         """Acknowledgements a failed fetch did not deliver: send them with the next one."""
         self.pending[:0] = tags
+        self.pending_done[:0] = done
+
+    def keep_undelivered(self) -> None:
+        """The connection is lost: keep what is pending for the channel that replaces this."""
+        tags, done = self.take_pending()
+        UNDELIVERED[0].extend(tags)
+        UNDELIVERED[1].extend(done)
 
     def _flush_later(self) -> None:
         self._flush_due = False
@@ -109,24 +145,41 @@ class QoS(kombu_redis.QoS):
 
     def flush(self) -> None:
         """Remove every pending acknowledgement from the unacked index, in one round trip."""
-        tags = self.take_pending()
-        if not tags:
+        tags, done = self.take_pending()
+        if not tags and not done:
             return
         try:
-            self._remove(tags)
+            self._remove(tags, done)
         except Exception:
-            self.give_back(tags)
+            self.give_back(tags, done)
             raise
 
-    def _remove(self, tags: list[str]) -> None:
+    def _remove(self, tags: list[str], done: list[str]) -> None:
         with self.channel.conn_or_acquire() as client:
             pipe = client.pipeline(transaction=False)
-            pipe.zrem(self.unacked_index_key, *tags).hdel(self.unacked_key, *tags)
+            if tags:
+                pipe.zrem(self.unacked_index_key, *tags).hdel(self.unacked_key, *tags)
+            for task_id in done:
+                pipe.set(DONE.format(task_id), 1, ex=int(done_ttl(self.channel)))
             pipe.execute()
 
 
-def fetch_args(channel: Any, keys: list[str], record: str, acks: list[str]) -> list[Any]:
+def take_undelivered() -> tuple[list[str], list[str]]:
+    taken = list(UNDELIVERED[0]), list(UNDELIVERED[1])
+    UNDELIVERED[0].clear()
+    UNDELIVERED[1].clear()
+    return taken
+
+
+def done_ttl(channel: Any) -> float:
+    return float(channel.visibility_timeout) + DONE_BEYOND_VISIBILITY
+
+
+def fetch_args(
+    channel: Any, keys: list[str], record: str, acks: tuple[list[str], list[str]]
+) -> list[Any]:
     """The EVALSHA arguments after the script's SHA: key count, keys, then ARGV."""
+    tags, done = acks
     return [
         len(keys) + 2,
         *keys,
@@ -134,5 +187,8 @@ def fetch_args(channel: Any, keys: list[str], record: str, acks: list[str]) -> l
         channel.unacked_index_key,
         time(),
         record,
-        *acks,
+        len(tags),
+        int(done_ttl(channel)),
+        *tags,
+        *done,
     ]

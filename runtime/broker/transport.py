@@ -78,7 +78,8 @@ class Channel(kombu_redis.Channel):
     _sync_client: Any = None
     _fetch_sha: str | None = None
     _fetch_next = True  # fetch with the script (messages keep coming) or wait with BRPOP
-    _fetch_in_flight: list[str] | None = None  # the acks sent with the fetch awaiting a reply
+    # the acks (tags, ids of succeeded tasks) sent with the fetch awaiting a reply
+    _fetch_in_flight: tuple[list[str], list[str]] | None = None
     # Queues consumed without acknowledgements (a client's reply queue): the script would
     # record their messages as unacknowledged, so a channel with one fetches as kombu does.
     _no_ack_queues: frozenset[str] = frozenset()
@@ -136,7 +137,12 @@ class Channel(kombu_redis.Channel):
         self._brpop_sent_at = monotonic()  # type: ignore[assignment]
         self._fetch_in_flight = acks
         args = fetch.fetch_args(self, keys, record, acks)
-        connection.send_command("EVALSHA", self._fetch_sha, *args)
+        try:
+            connection.send_command("EVALSHA", self._fetch_sha, *args)
+        except self.connection_errors:
+            self._fetch_in_flight = None
+            self.qos.give_back(*acks)  # kept for the next connection when this channel closes
+            raise
 
     def _control_first(self) -> None:
         """Handle the broadcasts (a revoke, a ping) waiting on the connection's fanout channels
@@ -211,17 +217,17 @@ class Channel(kombu_redis.Channel):
             logger.error("set aside %d bytes on queue %s that are no message", len(item), queue)
             raise Empty() from None
 
-    def _read_fetch(self, acks: list[str], **options: Any) -> Any:
+    def _read_fetch(self, acks: tuple[list[str], list[str]], **options: Any) -> Any:
         client = self.client
         try:
             return client.parse_response(client.connection, "EVALSHA", **options)
         except self.connection_errors:
-            self.qos.give_back(acks)
+            self.qos.give_back(*acks)
             client.connection.disconnect()
             raise
         except redis.exceptions.NoScriptError:
             # The server restarted and forgot the script: load it again on the next fetch.
-            self.qos.give_back(acks)
+            self.qos.give_back(*acks)
             self._fetch_sha = None
             raise Empty() from None
 
@@ -230,7 +236,8 @@ class Channel(kombu_redis.Channel):
             try:
                 self.qos.flush()
             except self.connection_errors:
-                pass  # those messages come back after the visibility timeout
+                # Sent by the channel of the next connection (runtime/broker/fetch.py).
+                self.qos.keep_undelivered()
         super().close()  # type: ignore[no-untyped-call]
 
 

@@ -1,9 +1,9 @@
 """What air checks before a send and before a task starts, beyond what Celery does:
 
 - unique tasks: a send whose task name and key are already claimed returns the claim's id;
-- no second run: a redelivered message whose task already has a stored SUCCESS is
-  acknowledged without running (its first run finished, but the ack was lost, e.g. in a broker
-  outage);
+- no second run: a redelivered message whose task already has a completion marker
+  (runtime/broker/fetch.py) or a stored SUCCESS is acknowledged without running (its first
+  run finished, but the ack was lost, e.g. in a broker outage);
 - cluster-wide rate limits: a start books its slot in Redis; a task whose slot is later is
   sent again to start then, so no worker process sleeps on it.
 """
@@ -20,6 +20,7 @@ from celery import states
 from celery.exceptions import Ignore
 
 from runtime.broker.deadletter import DeadLetter, DeadLetterStore
+from runtime.broker.fetch import DONE
 from runtime.broker.ratelimit import Limiter
 from runtime.broker.unique import Claims, claim_key
 from runtime.compiler.plan import TaskPlan
@@ -146,6 +147,10 @@ def _count_redelivery(task: Any, policy: TaskPlan) -> None:
 
 
 def _succeeded(task: Any, task_id: str) -> bool:
+    """Its completion marker (written with its acknowledgement, result stored or not), or a
+    stored SUCCESS."""
+    if _client(task.app.conf.broker_url).exists(DONE.format(task_id)):
+        return True
     return bool(task.AsyncResult(task_id).state == states.SUCCESS)
 
 

@@ -13,6 +13,7 @@ from celery.exceptions import TimeLimitExceeded, WorkerLostError
 
 from runtime.broker import workflow_runs as workflows
 from runtime.broker.deadletter import DeadLetter, DeadLetterStore
+from runtime.broker.result_backend import RedisResultBackend
 from runtime.broker.workflow_runs import WorkflowRuns
 from runtime.celeryapp import catalogue, guards, logs
 from runtime.compiler.plan import Plan
@@ -37,6 +38,7 @@ def install(app: Any) -> None:
     signals.task_postrun.connect(_unbind_task, weak=False)
     signals.worker_init.connect(_check_registry, weak=False)  # after imports are loaded
     signals.beat_init.connect(_check_registry, weak=False)
+    signals.worker_ready.connect(_flush_spool, weak=False)
     install.connected = True  # type: ignore[attr-defined]
 
 
@@ -51,6 +53,17 @@ def _bind_task(sender: Any = None, **_: Any) -> None:
 
 def _unbind_task(**_: Any) -> None:
     logs.unbind_task()
+
+
+def _flush_spool(**_: Any) -> None:
+    """Results spooled while Redis was down (runtime/broker/result_backend.py), written when
+    a worker starts again."""
+    backend = _app().backend
+    if isinstance(backend, RedisResultBackend):
+        try:
+            backend.flush_spool()
+        except Exception:  # the spool stays for the next flush
+            logger.exception("could not write the spooled results")
 
 
 def _app() -> Any:

@@ -37,6 +37,7 @@ ALL_SAMPLE_TASKS = [
     "sample.fail_first",
     "sample.work",
     "sample.die_always",
+    "sample.counted",
 ]
 
 
@@ -103,6 +104,7 @@ class Platform:
         return dict(
             os.environ,
             AIR_CONFIG_DIR=str(self.config_dir),
+            AIR_STATE_DIR=str(self.root / "state"),
             PYTHONPATH=str(REPO),
             PYTHONUNBUFFERED="1",
         )

@@ -133,3 +133,12 @@ def die_always(self: Any, key: str) -> None:
     """A poison task: kills its worker process on every attempt."""
     _log(f"events:{key}", retries=self.request.retries)
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+@shared_task(name="sample.counted", bind=True)
+def counted(self: Any, path: str, seconds: float = 0.0) -> str:
+    """Counts its runs in a file, which needs no Redis: a test can stop Redis under it."""
+    with open(path, "a") as runs:
+        runs.write(f"{self.request.id}\n")
+    time.sleep(seconds)
+    return "counted"
