@@ -22,6 +22,8 @@ from runtime.config.units import redis_priority
 from runtime.config.validate import InvalidConfig, Validation, validate
 from runtime.config.workflows import ParallelStep, Step, Workflow
 
+UNACKED_MUTEX_EXPIRE = 10  # seconds: see broker_transport_options below
+
 # kombu's Redis transport keeps one list per priority step; its default [0, 3, 6, 9] folds
 # ten priorities into four buckets. Ten steps keep every air priority distinct.
 PRIORITY_STEPS = list(range(10))
@@ -226,6 +228,11 @@ def _celery_settings(
             # default is ~100 s: interval 10 s x throttle 10).
             "unacked_restore_interval": max(1, min(10, int(visibility // 10))),
             "unacked_restore_throttle": 1,
+            # Sweeps take turns under a Redis lock; a worker killed while holding it (kill -9,
+            # OOM) blocked every other worker's sweep until the lock expired: kombu's 300 s.
+            # A sweep takes milliseconds, and each message is restored in a WATCH transaction,
+            # so two sweeps overlapping after an early expiry restore nothing twice.
+            "unacked_mutex_expire": UNACKED_MUTEX_EXPIRE,
             # Notice a dead broker connection instead of blocking on it forever.
             "socket_timeout": 30,
             "socket_connect_timeout": 5,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,9 +12,18 @@ import redis
 from kombu import Connection, Consumer, Exchange, Producer, Queue
 
 from runtime.broker.transport import UnsupportedKombu, check_kombu
+from runtime.compiler.compile import UNACKED_MUTEX_EXPIRE, load_plan
 
 TRANSPORT = "runtime.broker.transport:Transport"
 OPTIONS = {"priority_steps": list(range(10)), "queue_order_strategy": "priority"}
+QUEUES_YAML = """\
+version: 1
+broker: {{url: "{url}"}}
+queues: {{urgent: {{priority: 10}}, bulk: {{priority: 1}}}}
+pools: {{p: {{queues: [urgent, bulk], concurrency: 1}}}}
+defaults: {{queue: urgent}}
+tasks: {{}}
+"""
 QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in ("urgent", "bulk")]
 
 
@@ -79,6 +89,34 @@ def test_an_unacknowledged_message_is_restored_by_kombu(
     assert redis_client.hlen("unacked") == 0
     (again,) = _take(connection, 1)
     assert again.payload == "lost" and again.delivery_tag == message.delivery_tag
+
+
+def test_a_sweep_lock_left_by_a_killed_worker_delays_restores_by_seconds_not_minutes(
+    redis_url: str, redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    # The sweep lock as kombu's redis-py lock leaves it when its worker is killed mid-sweep,
+    # with the expiry the compiled plan gives it.
+    (tmp_path / "queues.yaml").write_text(QUEUES_YAML.format(url=redis_url))
+    (tmp_path / "schedules.yaml").write_text("version: 1\nschedules: {}\n")
+    plan, _ = load_plan(tmp_path)
+    options = plan.celery["broker_transport_options"]
+    assert options["unacked_mutex_expire"] == UNACKED_MUTEX_EXPIRE
+    with Connection(redis_url, transport=TRANSPORT, transport_options=options) as conn:
+        for queue in QUEUES:
+            queue(conn.default_channel).declare()
+        _publish(conn, "urgent", "lost", 5)
+        (message,) = _take(conn, 1)
+        redis_client.set("unacked_mutex", "killed-worker", ex=options["unacked_mutex_expire"])
+        qos = message.channel.qos
+        qos.visibility_timeout = 0  # as if the visibility timeout had passed
+        qos.restore_visible(interval=1)
+        assert redis_client.hlen("unacked") == 1  # the lock is held: no sweep yet
+        assert qos.unacked_mutex_expire == UNACKED_MUTEX_EXPIRE  # kombu's own would be 300 s
+        redis_client.delete("unacked_mutex")  # what its expiry does, without the wait
+        qos.restore_visible(interval=1)
+        assert redis_client.hlen("unacked") == 0
+        (again,) = _take(conn, 1)
+        assert again.payload == "lost"
 
 
 def test_an_untested_kombu_version_is_refused_with_a_hint() -> None:
