@@ -59,10 +59,6 @@ class DeadLetterStore:
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
 
-    @classmethod
-    def from_url(cls, url: str) -> DeadLetterStore:
-        return cls(redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5))
-
     def add(self, letter: DeadLetter) -> None:
         """Record a dead letter; recording the same task id again replaces the entry."""
         if not letter.failed_at:
