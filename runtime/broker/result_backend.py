@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import states
-from celery.backends.redis import RedisBackend
+from celery.backends.redis import RedisBackend, SentinelBackend
 from celery.exceptions import BackendStoreError
 from kombu.utils.encoding import bytes_to_str
 
@@ -86,3 +86,8 @@ class RedisResultBackend(RedisBackend):  # type: ignore[misc]
             # Script objects send EVALSHA and load the script again if the server lost it.
             self._store_script = self.client.register_script(STORE_UNLESS_SUCCEEDED)
         self._store_script(keys=[key], args=[value, int(expires)])
+
+
+class SentinelResultBackend(RedisResultBackend, SentinelBackend):  # type: ignore[misc]
+    """The same store on the master that Celery's SentinelBackend finds through the Sentinels
+    (`master_name` and `sentinel_kwargs` from result_backend_transport_options)."""
