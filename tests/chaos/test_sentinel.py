@@ -127,7 +127,7 @@ def test_a_sentinel_failover_under_load_loses_nothing(
     wait_until(lambda: sent(broker, "tick") >= 1, 20, message="the first beat fire")
 
     accepted: list[str] = []  # send_task returned: the broker took the message
-    refused: list[str] = []  # send_task raised: the sender knows it was not sent
+    refused: list[str] = []  # send_task raised: the sender was told (never sent again here)
 
     def send() -> None:
         for i in range(SENDS):
@@ -135,14 +135,8 @@ def test_a_sentinel_failover_under_load_loses_nothing(
             try:
                 app.send_task("sample.work", args=[tag, 0.02])
                 accepted.append(tag)
-            except Exception:  # noqa: BLE001 - the failover window: counted, then resent
+            except Exception:  # noqa: BLE001 - the failover window: counted
                 refused.append(tag)
-                time.sleep(0.1)
-                try:
-                    app.send_task("sample.work", args=[tag, 0.02])
-                    accepted.append(tag)
-                except Exception:  # noqa: BLE001
-                    pass
             time.sleep(0.03)
 
     sender = threading.Thread(target=send)
@@ -177,6 +171,11 @@ def test_a_sentinel_failover_under_load_loses_nothing(
     figures = Figures("Sentinel failover, master killed -9", accepted, work_events(record))
     figures.recovery_s = failover
     figures.report()
-    print(f"sends refused during the failover (and sent again): {len(refused)}")
+    done = [e["tag"] for e in work_events(record) if e.get("done")]
+    twice = sorted({tag for tag in done if done.count(tag) > 1})
+    print(
+        f"sends refused during the failover: {len(refused)} (of which ran anyway: "
+        f"{len(set(refused) & set(done))}); run twice: {twice}"
+    )
     assert figures.lost == 0
     assert figures.duplicated == 0
