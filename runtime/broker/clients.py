@@ -67,7 +67,9 @@ def client_for(
     database = first.path.lstrip("/")
     if database.isdigit():
         master["db"] = int(database)
-    sentinel_kwargs = {**sockets, **(options.get("sentinel_kwargs") or {})}
+    # The caller's bounds win over the compiled ones: a probe's PING waits seconds, not 30.
+    given = {key: value for key, value in sockets.items() if value is not None}
+    sentinel_kwargs = {**(options.get("sentinel_kwargs") or {}), **given}
     sentinel = Sentinel(
         sentinel_addresses(url),
         min_other_sentinels=int(options.get("min_other_sentinels", 0)),

@@ -30,6 +30,7 @@ def ping(
     with one line saying what answered (nothing, or something that is not Redis). `options`:
     the URL's transport options (a Sentinel URL's master name: runtime/broker/clients.py)."""
     import redis  # here, not at the top: importing this module must stay cheap
+    from redis.sentinel import MasterNotFoundError
 
     from runtime.broker.clients import client_for
 
@@ -40,6 +41,12 @@ def ping(
         raise BrokerUnreachable(
             f"the {what} at {redact(url)} refused the password: {exc}",
             hint="set the password in the URL's environment variable (AIR_BROKER_URL)",
+        ) from None
+    except MasterNotFoundError as exc:  # its text lists every Sentinel client's repr
+        name = str(exc).split(" : ", 1)[0].removeprefix("No master found for ")
+        raise NoAnswer(
+            f"the {what} at {redact(url)} does not answer: no Sentinel named master {name}",
+            hint="start the Sentinels, or check broker.sentinel.master_name",
         ) from None
     except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
         if isinstance(exc, redis.ConnectionError) and _listening(url, timeout):
