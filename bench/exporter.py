@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Sequence
@@ -42,13 +41,9 @@ from _workers import (  # noqa: E402
     air_app,
     air_plan,
     check_broker,
-    clean_environment,
     header_lines,
-    load_now,
-    machine,
-    raise_on_sigterm,
+    private_broker,
     send_many,
-    write_air_config,
 )
 
 from runtime.broker.queues import list_key, read_queues  # noqa: E402
@@ -286,21 +281,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    clean_environment()
-    raise_on_sigterm()
-    with tempfile.TemporaryDirectory(prefix="air-bench-exporter-") as workdir:
-        broker = Broker(Path(workdir))
-        try:
-            broker.start()
-            env = machine(broker)
-            config_dir = write_air_config(Path(workdir) / "config", broker, [1])
-            print(f"scrape: {args.messages:,} waiting messages, {args.scrapes} scrapes each")
-            scrape = bench_scrape(broker, config_dir, args)
-            print(f"stamp: {args.rounds} rounds of {args.sends:,} sends each way")
-            stamping = bench_stamp(broker, config_dir, args)
-            env["load_average_end"] = load_now()
-        finally:
-            broker.stop()
+    with private_broker("exporter", MARKER, [1]) as bench:
+        print(f"scrape: {args.messages:,} waiting messages, {args.scrapes} scrapes each")
+        scrape = bench_scrape(bench.broker, bench.config_dir, args)
+        print(f"stamp: {args.rounds} rounds of {args.sends:,} sends each way")
+        stamping = bench_stamp(bench.broker, bench.config_dir, args)
+    env = bench.env
     result = summary(scrape, stamping)
     for headers, rows, align in tables(result, scrape):
         print("\n" + text_table(headers, rows, align))

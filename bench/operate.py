@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -41,12 +40,8 @@ from _common import (  # noqa: E402  (bench/ is not a package)
 from _workers import (  # noqa: E402
     Broker,
     WorkerProcess,
-    clean_environment,
-    cleanup,
     header_lines,
-    load_now,
-    machine,
-    raise_on_sigterm,
+    private_broker,
     wait_for,
     worker_env,
 )
@@ -136,22 +131,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=15, help="timed runs per command (15)")
     parser.add_argument("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
     args = parser.parse_args(argv)
-    clean_environment()
-    raise_on_sigterm()
-    with tempfile.TemporaryDirectory(prefix="air-bench-operate-") as workdir:
-        broker = Broker(Path(workdir))
-        try:
-            broker.start()
-            env = machine(broker)
-            child_env = worker_env(broker, CONFIG)
-            # The shipped queues.yaml reads its broker from these (${AIR_BROKER_URL:-...}).
-            child_env.update(AIR_BROKER_URL=broker.broker_url, AIR_RESULT_BACKEND=broker.result_url)
-            start_platform(broker, child_env, Path(workdir) / "logs")
-            timings = measure(commands(), args.runs, env=child_env)
-        finally:
-            cleanup()
-            broker.stop()
-    env["load_average_end"] = load_now()
+    # The bench config private_broker writes goes unused: this times the shipped one.
+    with private_broker("operate", MARKER, [1]) as bench:
+        broker = bench.broker
+        child_env = worker_env(broker, CONFIG)
+        # The shipped queues.yaml reads its broker from these (${AIR_BROKER_URL:-...}).
+        child_env.update(AIR_BROKER_URL=broker.broker_url, AIR_RESULT_BACKEND=broker.result_url)
+        start_platform(broker, child_env, bench.logs)
+        timings = measure(commands(), args.runs, env=child_env)
+    env = bench.env
     print(text_table(["command", "median ms", "p90 ms", "× air pools"], rows(timings), "lrrr"))
     print("\n" + "\n".join(verdicts(timings)))
     path = write_results(

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -38,11 +37,8 @@ from _workers import (  # noqa: E402
     Broker,
     air_app,
     check_broker,
-    clean_environment,
     header_lines,
-    load_now,
-    machine,
-    write_air_config,
+    private_broker,
 )
 
 DOCS = ROOT / "docs" / "benchmarks.md"
@@ -124,18 +120,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    clean_environment()
-    with tempfile.TemporaryDirectory(prefix="air-bench-send-") as workdir:
-        broker = Broker(Path(workdir))
-        try:
-            broker.start()
-            env = machine(broker)
-            app = air_app(write_air_config(Path(workdir) / "config", broker, [1]))
-            check_broker(app, broker)
-            records = measure(broker, app, args.messages, args.rounds)
-        finally:
-            broker.stop()
-    env["load_average_end"] = load_now()
+    with private_broker("send", MARKER, [1]) as bench:
+        app = air_app(bench.config_dir)
+        check_broker(app, bench.broker)
+        records = measure(bench.broker, app, args.messages, args.rounds)
+    env = bench.env
     result = summary(records)
     print(text_table(*table(result)))
     print("\n" + verdict(result))

@@ -70,6 +70,13 @@ def format_option(
     )
 
 
+def seconds_option(name: str, default: float, help: str) -> Callable[[F], F]:
+    """An option of seconds (zero or more) whose default the help shows: --grace, --timeout."""
+    return click.option(
+        name, type=click.FloatRange(min=0), default=default, show_default=True, help=help
+    )
+
+
 def reply_timeout_option(help: str) -> Callable[[F], F]:
     """`--timeout`: how long a command waits for workers' replies to a broadcast."""
     return click.option(

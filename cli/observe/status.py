@@ -48,6 +48,9 @@ def status(options: CliOptions, output_format: str, timeout: float) -> None:
     click.echo()
     _beat(snap, fires, scheduled=bool(plan.beat))
     click.echo()
+    if snap.workflows:
+        _workflows(snap)
+        click.echo()
     if not drift:
         click.echo("drift: none")
         return
@@ -138,6 +141,15 @@ def _beat(snap: Snapshot, fires: list[Fire], *, scheduled: bool) -> None:
     echo_table(rows, ["SCHEDULE", "TASK", "LAST", "NEXT"])
 
 
+def _workflows(snap: Snapshot) -> None:
+    """Runs in flight now, and every run that ended (for as long as the counts are kept)."""
+    rows = [
+        [name, str(c["running"]), str(c["succeeded"]), str(c["failed"])]
+        for name, c in snap.workflows.items()
+    ]
+    echo_table(rows, ["WORKFLOW", "RUNNING", "SUCCEEDED", "FAILED"])
+
+
 def _time(moment: datetime | None, missing: str = "-") -> str:
     return moment.isoformat(timespec="seconds") if moment else missing
 
@@ -179,6 +191,7 @@ def _document(plan: Plan, snap: Snapshot, drift: list[Drift], fires: list[Fire])
                 for f in fires
             ],
         },
+        "workflows": snap.workflows,
         "config_checksum": plan.config_checksum,
         "drift": [d.to_dict() for d in drift],
     }

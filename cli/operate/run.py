@@ -9,7 +9,7 @@ import click
 
 from cli.common import celery_app, pick, plan_or_fail
 from cli.operate.processes import die_with_parent, echo_killed, pool_children, supervise, supervised
-from cli.options import CliOptions, config_option, pass_options
+from cli.options import CliOptions, config_option, pass_options, seconds_option
 from runtime.broker import reach
 from runtime.compiler.plan import Plan
 from runtime.config.errors import UsageError
@@ -68,12 +68,8 @@ def broker_wait_option(function: Any) -> Any:
     default=None,
     help="Run only this process (1..processes) of the pool [default: all of them].",
 )
-@click.option(
-    "--grace",
-    type=click.FloatRange(min=0),
-    default=20.0,
-    show_default=True,
-    help="Seconds a warm shutdown of several processes may take before they are killed.",
+@seconds_option(
+    "--grace", 20.0, "Seconds a warm shutdown of several processes may take before they are killed."
 )
 @broker_wait_option
 @pass_options

@@ -12,7 +12,7 @@ import click
 from cli import exit_codes
 from cli.common import as_json_arg, celery_app, pick, ping_backend, ping_broker, plan_or_fail
 from cli.operate.workflow_send import send_workflow
-from cli.options import CliOptions, config_option, pass_options
+from cli.options import CliOptions, config_option, pass_options, seconds_option
 from runtime.config.errors import AirError, BrokerUnreachable, UsageError
 from runtime.config.redact import redact
 
@@ -62,13 +62,7 @@ class TaskFailed(AirError):
     help='Send once per line of FILE (JSONL, "-" for stdin): a list of args or '
     '{"args": [...], "kwargs": {...}}; pipelined. Prints one task id a line.',
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0),
-    default=300.0,
-    show_default=True,
-    help="Seconds --wait waits before giving up.",
-)
+@seconds_option("--timeout", 300.0, "Seconds --wait waits before giving up.")
 @pass_options
 def send(
     options: CliOptions,

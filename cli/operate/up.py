@@ -14,7 +14,7 @@ import click
 
 from cli.common import echo_table, pick, plan_or_fail
 from cli.operate.processes import pool_children
-from cli.options import CliOptions, config_option, pass_options
+from cli.options import CliOptions, config_option, pass_options, seconds_option
 from runtime.broker.clients import is_sentinel
 from runtime.compiler.plan import Plan, WorkerPlan
 from runtime.config.errors import BrokerUnreachable
@@ -51,12 +51,10 @@ STATE_DIR = Path(".air")
     show_default=True,
     help="Flower's port on 127.0.0.1.",
 )
-@click.option(
+@seconds_option(
     "--grace",
-    type=click.FloatRange(min=0),
-    default=20.0,
-    show_default=True,
-    help="Seconds running tasks get to finish on Ctrl-C/SIGTERM before they are cancelled.",
+    20.0,
+    "Seconds running tasks get to finish on Ctrl-C/SIGTERM before they are cancelled.",
 )
 @click.option(
     "--loglevel",

@@ -103,11 +103,12 @@ def schedule(options: CliOptions, name: str | None, count: int) -> None:
         entries = [plan.beat[pick(name, plan.beat, "schedule")]]
     now = cron.now(os.environ)
     if name is None and count == 1:
-        rows = [[e.name, e.task, e.queue, _when(e), _fires(e, now, 1)[0]] for e in entries]
+        rows = [[e.name, e.target, e.queue or "-", _when(e), _fires(e, now, 1)[0]] for e in entries]
         echo_table(rows, ["SCHEDULE", "TASK", "QUEUE", "WHEN", "NEXT"])
         return
     for entry in entries:
-        click.echo(f"{entry.name}: {entry.task} on {entry.queue}, {_when(entry)}")
+        where = f" on {entry.queue}" if entry.queue else ""
+        click.echo(f"{entry.name}: {entry.target}{where}, {_when(entry)}")
         for fire in _fires(entry, now, count):
             click.echo(f"  {fire}")
 

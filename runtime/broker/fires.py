@@ -18,8 +18,9 @@ STATS = "air:beat:stats"  # hash: "schedule:sent|missed|overlap" -> count
 LAST_RUN = "air:beat:last_run"  # hash: schedule -> ISO time of the last fire sent
 RUNNING = "air:beat:running:{}"  # task id of a schedule's run that may still be going
 OUTCOMES = ("sent", "missed", "overlap")
-# The only Redis commands kombu's Redis transport issues to publish one message (see capture.py).
-PUBLISH_COMMANDS = frozenset({"lpush", "pexpire", "publish"})
+# The only Redis commands a fire may run: kombu's Redis transport's to publish one message (see
+# capture.py), and those that record a workflow run (workflow_runs.start_commands).
+PUBLISH_COMMANDS = frozenset({"lpush", "pexpire", "publish", "hset", "expire", "hincrby"})
 
 _SCRIPT = """
 local current = redis.call('HGET', KEYS[1], ARGV[1]) or ''

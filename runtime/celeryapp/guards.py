@@ -100,6 +100,23 @@ def before_start(task: Any, policy: TaskPlan) -> None:
             raise Ignore()
 
 
+def dead_letter_of(
+    request: Any, task: str, reason: str, message: str, hostname: str, *, retries: int = 0
+) -> DeadLetter:
+    """The dead letter of a task request: its id, arguments and queue, and why it is kept."""
+    return DeadLetter(
+        id=request.id,
+        task=task,
+        reason=reason,
+        args=list(request.args or ()),
+        kwargs=dict(request.kwargs or {}),
+        queue=(request.delivery_info or {}).get("routing_key"),
+        retries=retries,
+        message=message,
+        hostname=hostname,
+    )
+
+
 def _count_redelivery(task: Any, policy: TaskPlan) -> None:
     """A message comes back after the visibility timeout when its worker died mid-run, and a
     solo process's or a whole worker's death counts against no retry limit: bound it here, or
@@ -114,16 +131,13 @@ def _count_redelivery(task: Any, policy: TaskPlan) -> None:
     if count <= limit:
         return
     DeadLetterStore(client).add(
-        DeadLetter(
-            id=request.id,
-            task=task.name,
-            reason="worker-lost",
-            args=list(request.args or ()),
-            kwargs=dict(request.kwargs or {}),
-            queue=(request.delivery_info or {}).get("routing_key"),
+        dead_letter_of(
+            request,
+            task.name,
+            "worker-lost",
+            f"its worker died {count} times running it (at most {limit} redeliveries)",
+            request.hostname or "",
             retries=count,
-            message=f"its worker died {count} times running it (at most {limit} redeliveries)",
-            hostname=request.hostname or "",
         )
     )
     logger.error(

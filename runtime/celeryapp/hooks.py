@@ -179,15 +179,12 @@ def _on_revoked(
     if not expired:
         return  # an operator's revoke is deliberate, not a loss
     _record(
-        DeadLetter(
-            id=request.id,
-            task=request.name,
-            reason="expired",
-            args=list(request.args or ()),
-            kwargs=dict(request.kwargs or {}),
-            queue=(request.delivery_info or {}).get("routing_key"),
-            message="the message expired before a worker started it",
-            hostname=socket.gethostname(),
+        guards.dead_letter_of(
+            request,
+            request.name,
+            "expired",
+            "the message expired before a worker started it",
+            socket.gethostname(),
         )
     )
 

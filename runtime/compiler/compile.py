@@ -17,6 +17,7 @@ from runtime.compiler import workers
 from runtime.compiler.plan import Plan, QueuePlan, RetryPlan, ScheduleEntry, TaskPlan, WorkflowPlan
 from runtime.compiler.workers import APP, flags, worker_plan
 from runtime.config.model import Broker, Config, Queue, Schedule, Sentinel, Task
+from runtime.config.rules.workflows import longest_run
 from runtime.config.units import redis_priority
 from runtime.config.validate import InvalidConfig, Validation, validate
 from runtime.config.workflows import ParallelStep, Step, Workflow
@@ -93,7 +94,12 @@ def compile_plan(config: Config, cores: int | None = None) -> Plan:
         queues=tuple(_queue(q) for q in sorted(config.queues.values(), key=lambda q: -q.priority)),
         tasks=tasks,
         workers={p.name: worker_plan(p, queue_priority, cores) for p in config.pools.values()},
-        beat={s.name: _schedule(s, tasks, visibility) for s in config.schedules.values()},
+        beat={
+            s.name: _workflow_schedule(s, config, visibility)
+            if s.workflow
+            else _schedule(s, tasks, visibility)
+            for s in config.schedules.values()
+        },
         beat_options=dict(BEAT_OPTIONS),
         beat_argv=("celery", "-A", APP, "beat", *flags(BEAT_OPTIONS, _BEAT_FLAGS)),
         notes=NOTES,
@@ -321,6 +327,34 @@ def _schedule(schedule: Schedule, tasks: dict[str, TaskPlan], visibility: float)
         # A run is over by its hard limit; a message not acknowledged within the visibility
         # timeout is redelivered, so no lock needs to outlive both.
         lock_ttl=visibility + (task.time_limit or 0),
+    )
+
+
+def _workflow_schedule(schedule: Schedule, config: Config, visibility: float) -> ScheduleEntry:
+    """A fire starts a run; steps keep their own queues and priorities (AIR410 refuses a
+    schedule-wide one), so the entry names none."""
+    longest = longest_run(config, config.workflows[schedule.workflow].steps)
+    priority = config.queues[config.default_queue].priority
+    return ScheduleEntry(
+        name=schedule.name,
+        task="",
+        workflow=schedule.workflow,
+        cron=schedule.cron,
+        every=seconds(schedule.every),
+        timezone=schedule.timezone,
+        args=(),
+        kwargs={},
+        queue="",
+        priority=priority,
+        broker_priority=redis_priority(priority),
+        expires=None,
+        overlap=schedule.overlap,
+        catch_up=schedule.catch_up.total_seconds(),
+        jitter=schedule.jitter.total_seconds(),
+        enabled=schedule.enabled,
+        # The run's record says when it ends; the lock only bounds a run that never reports
+        # back (its steps' limits add up, and unlimited steps get the visibility timeout).
+        lock_ttl=visibility + (seconds(longest) or visibility),
     )
 
 

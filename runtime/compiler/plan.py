@@ -95,6 +95,14 @@ class ScheduleEntry:
     jitter: float  # seconds: the most a fire is delayed (the same delay on every beat)
     enabled: bool
     lock_ttl: float  # seconds an overlap lock may live if a run never reports back
+    # A workflow schedule starts a run of this workflow; then task is '' and queue is ''
+    # (every step goes to its own task's queue).
+    workflow: str = ""
+
+    @property
+    def target(self) -> str:
+        """What a fire sends, as `air schedule` shows it."""
+        return f"workflow {self.workflow}" if self.workflow else self.task
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import os
+from pathlib import Path
 
 from runtime.compiler.plan import WorkerPlan
+from runtime.config.errors import UsageError
 from runtime.config.model import Pool
 
 APP = "runtime.celeryapp.app"  # the module `celery -A` loads; it builds the app from this same plan
@@ -28,12 +31,39 @@ WORKER_FLAGS = {
 }
 
 
+CORES_ENV = "AIR_CORES"  # plan for this many cores instead of this machine's
+CPU_MAX = "/sys/fs/cgroup/cpu.max"  # cgroup v2 CPU quota: "max 100000" or "200000 100000"
+
+
 def machine_cores() -> int:
-    """The cores this process may run on (a container's CPU set, not the host's count)."""
+    """The cores a pool's default process count is planned for: AIR_CORES when set (planning
+    or rendering for other machines than this one, e.g. in CI), else the cores this process may
+    run on: its CPU set, capped by a container's CPU quota (a pod limited to 2 CPUs on a
+    64-core node runs 2 processes, not 64)."""
+    wanted = os.environ.get(CORES_ENV, "").strip()
+    if wanted:
+        if not wanted.isdigit() or int(wanted) < 1:
+            raise UsageError(
+                f"{CORES_ENV}={wanted!r} is not a number of cores",
+                hint=f"set {CORES_ENV} to a whole number of at least 1, or unset it",
+            )
+        return int(wanted)
     try:
-        return len(os.sched_getaffinity(0)) or 1
+        cores = len(os.sched_getaffinity(0)) or 1
     except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    quota = _cpu_quota()
+    return min(cores, quota) if quota else cores
+
+
+def _cpu_quota() -> int | None:
+    try:
+        limit, period = Path(CPU_MAX).read_text(encoding="ascii").split()[:2]
+    except (OSError, ValueError):
+        return None
+    if limit == "max" or not limit.isdigit() or not period.isdigit() or int(period) == 0:
+        return None
+    return max(1, math.ceil(int(limit) / int(period)))
 
 
 def process_count(pool: Pool, cores: int) -> int:

@@ -169,7 +169,8 @@ class Task:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Schedule:
     name: str
-    task: str
+    task: str  # '' when the schedule starts a workflow
+    workflow: str  # a workflow's name, or ''
     cron: str | None
     every: timedelta | None
     timezone: str
@@ -393,6 +394,7 @@ def _schedule(name: str, data: dict[str, Any], timezone: str, origin: Origin) ->
     return Schedule(
         name=name,
         task=_value(data, "task", str, ""),
+        workflow=_value(data, "workflow", str, ""),
         cron=_value(data, "cron", str, None),
         every=_duration(data, "every", {}),
         timezone=_value(data, "timezone", str, timezone),

@@ -8,8 +8,6 @@ from typing import Any
 
 MASK = "***"
 _TOKEN = re.compile(r"[^\s'\"]+")
-# user-info before the last '@' of a token: [scheme://]user:password
-_USERINFO = re.compile(r"^(?P<prefix>(?:[A-Za-z][A-Za-z0-9+.-]*://)?[^:/@]*):(?P<password>.+)$")
 _TEMPLATE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
 _QUERY = re.compile(r"(?i)((?:^|[?&;])(?:password|passwd|pass)=)[^&;#]*")
 
@@ -46,9 +44,11 @@ def _redact_url(token: str) -> str:
     at = token.rfind("@")
     if at <= 0:
         return token
-    userinfo = _USERINFO.match(token[:at])
-    password = userinfo.group("password") if userinfo is not None else MASK
-    if password == MASK or _TEMPLATE.fullmatch(password):  # a `${VAR}` reference is no secret
-        return token
-    assert userinfo is not None
-    return f"{userinfo.group('prefix')}:{MASK}{token[at:]}"
+    # user-info is what stands between the scheme's `://` (if any) and the last `@`: a URL
+    # with a user and no password (`postgresql://postgres@host`) has nothing to mask.
+    head = token[:at]
+    scheme, sep, userinfo = head.rpartition("://")
+    user, colon, password = userinfo.partition(":")
+    if not password or password == MASK or _TEMPLATE.fullmatch(password):
+        return token  # no password, already masked, or a `${VAR}` reference (no secret)
+    return f"{scheme}{sep}{user}:{MASK}{token[at:]}"

@@ -393,22 +393,35 @@ class _Builder:
             if key in result:
                 if explicit:
                     first = self.doc.keys[child].line
-                    self.doc.report(
-                        Diagnostic(
-                            severity=Severity.ERROR,
-                            code="AIR002",
-                            message=f"duplicate key '{key}' (first defined on line {first})",
-                            file=self.doc.path,
-                            line=_mark(key_node).line,
-                            col=_mark(key_node).col,
-                            pointer=child,
-                            hint="remove one of them: YAML keeps only one value per key",
-                        )
+                    self._error_at(
+                        key_node,
+                        "AIR002",
+                        f"duplicate key '{key}' (first defined on line {first})",
+                        child,
+                        hint="remove one of them: YAML keeps only one value per key",
                     )
                 continue
             self.doc.keys[child] = _mark(key_node)
             result[key] = self.build(value_node, child)
         return result
+
+    def _error_at(
+        self, node: yaml.Node, code: str, message: str, pointer: str, *, hint: str
+    ) -> None:
+        """Report an error at the node itself: what is being built has no position yet."""
+        mark = _mark(node)
+        self.doc.report(
+            Diagnostic(
+                severity=Severity.ERROR,
+                code=code,
+                message=message,
+                file=self.doc.path,
+                line=mark.line,
+                col=mark.col,
+                pointer=pointer,
+                hint=hint,
+            )
+        )
 
     def _pairs(
         self, node: yaml.MappingNode, pointer: str, *, explicit: bool
@@ -424,32 +437,21 @@ class _Builder:
             sources = merge.value if isinstance(merge, yaml.SequenceNode) else [merge]
             for source in sources:
                 if id(source) in self.active:
-                    self.doc.report(
-                        Diagnostic(
-                            severity=Severity.ERROR,
-                            code="AIR004",
-                            message="recursive alias: a '<<' merge key merges a mapping into "
-                            "itself",
-                            file=self.doc.path,
-                            line=_mark(source).line,
-                            col=_mark(source).col,
-                            pointer=pointer,
-                            hint="an anchor cannot be used inside its own value",
-                        )
+                    self._error_at(
+                        source,
+                        "AIR004",
+                        "recursive alias: a '<<' merge key merges a mapping into itself",
+                        pointer,
+                        hint="an anchor cannot be used inside its own value",
                     )
                     continue
                 if not isinstance(source, yaml.MappingNode):
-                    self.doc.report(
-                        Diagnostic(
-                            severity=Severity.ERROR,
-                            code="AIR003",
-                            message="a '<<' merge key needs a mapping or a list of mappings",
-                            file=self.doc.path,
-                            line=_mark(source).line,
-                            col=_mark(source).col,
-                            pointer=pointer,
-                            hint="merge an anchored mapping: '<<: *defaults'",
-                        )
+                    self._error_at(
+                        source,
+                        "AIR003",
+                        "a '<<' merge key needs a mapping or a list of mappings",
+                        pointer,
+                        hint="merge an anchored mapping: '<<: *defaults'",
                     )
                     continue
                 self._count(source, "")

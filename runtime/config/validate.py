@@ -32,18 +32,23 @@ class Validation:
 
     @property
     def checksum(self) -> str:
-        """sha256 over both files' bytes, before ${VAR} expansion: hosts whose environments
-        differ (secrets, per-host addresses) but whose files are equal run the same config, and
-        no secret is hashed into a value the workers advertise."""
-        digest = hashlib.sha256()
-        for kind in sorted(self.docs):
-            digest.update(f"{kind}\0{self.docs[kind].sha256}\0".encode())
-        return digest.hexdigest()
+        """The config's checksum (config_checksum) over the files' bytes as read, before ${VAR}
+        expansion: hosts whose environments differ (secrets, per-host addresses) but whose files
+        are equal run the same config, and no secret is hashed into a value workers advertise."""
+        return config_checksum({KINDS[kind]: doc.sha256 for kind, doc in self.docs.items()})
 
     @property
     def unreadable(self) -> bool:
         """True when a file could not be read at all (a usage problem, not a config one)."""
         return any(not doc.readable for doc in self.docs.values())
+
+
+def config_checksum(digests: Mapping[str, str]) -> str:
+    """sha256 of what `sha256sum` prints for the config files (file name → sha256 of its bytes),
+    in file-name order, so anyone can check a worker's or a rendering's checksum:
+    `cd config && sha256sum queues.yaml schedules.yaml [workflows.yaml] | sha256sum`."""
+    listing = "".join(f"{digests[name]}  {name}\n" for name in sorted(digests))
+    return hashlib.sha256(listing.encode("utf-8")).hexdigest()
 
 
 def validate(config_dir: Path, env: Mapping[str, str] | None = None) -> Validation:

@@ -26,6 +26,7 @@ from runtime.broker.deadletter import DeadLetterStore
 from runtime.broker.fires import LAST_RUN
 from runtime.broker.queues import QueueDepth, read_queues
 from runtime.broker.redis_values import text
+from runtime.broker.workflow_runs import STATES, WorkflowRuns
 from runtime.compiler.plan import Plan, ScheduleEntry
 from runtime.config import cron
 from runtime.process.events import EventWatcher
@@ -50,6 +51,7 @@ class AirCollector:
             dead = DeadLetterStore(self.client).count_by_task()
             last_runs = self.client.hgetall(LAST_RUN)
             beats = live_beats(self.client)
+            runs = WorkflowRuns(self.client).counts()
         except redis.RedisError as exc:  # serve what the events say; Redis metrics go absent
             logger.warning("exporter: cannot read Redis: %s", exc)
             return
@@ -64,6 +66,19 @@ class AirCollector:
         yield GaugeMetricFamily(
             "air_beat_up", "1 while at least one beat ticks on this broker.", value=int(bool(beats))
         )
+        yield self._workflows(runs)
+
+    def _workflows(self, runs: dict[str, dict[str, int]]) -> Metric:
+        metric = GaugeMetricFamily(
+            "air_workflow_runs",
+            "Workflow runs by state: running now; succeeded and failed, every run that ended.",
+            labels=["workflow", "state"],
+        )
+        for name in sorted(set(self.plan.workflows) | set(runs)):
+            counts = runs.get(name, dict.fromkeys(STATES, 0))
+            for state in STATES:
+                metric.add_metric([name, state], counts.get(state, 0))
+        return metric
 
     def _queues(self, depths: list[QueueDepth], now: float) -> Iterator[Metric]:
         depth = GaugeMetricFamily("air_queue_depth", "Messages waiting.", labels=["queue"])

@@ -66,6 +66,21 @@ def _beat(snap: Snapshot) -> Check:
     return Check(kind="beat", subject="beat", ok=True, detail=f"running ({owner})")
 
 
+def _slo(
+    queue: QueuePlan, what: str, detail: str, value: float | None, limit: float, over: bool
+) -> Check:
+    """One SLO check of a queue; only a breach names the SLO, its value and its limit."""
+    return Check(
+        kind="queue",
+        subject=queue.name,
+        ok=not over,
+        detail=detail,
+        what=what if over else None,
+        value=value if over else None,
+        limit=limit if over else None,
+    )
+
+
 def _queue(queue: QueuePlan, depth: QueueDepth, now: float) -> list[Check]:
     """The depth check when the queue sets max_depth, the wait check when it sets max_wait;
     a queue without an SLO gets one passing check that reports what it holds."""
@@ -74,31 +89,14 @@ def _queue(queue: QueuePlan, depth: QueueDepth, now: float) -> list[Check]:
     checks = []
     if queue.slo_max_depth is not None:
         over = depth.depth > queue.slo_max_depth
-        checks.append(
-            Check(
-                kind="queue",
-                subject=queue.name,
-                ok=not over,
-                detail=f"{depth.depth} waiting, max_depth {queue.slo_max_depth}",
-                what="max_depth" if over else None,
-                value=depth.depth if over else None,
-                limit=queue.slo_max_depth if over else None,
-            )
-        )
+        detail = f"{depth.depth} waiting, max_depth {queue.slo_max_depth}"
+        checks.append(_slo(queue, "max_depth", detail, depth.depth, queue.slo_max_depth, over))
     if queue.slo_max_wait is not None:
         limit = format_duration(timedelta(seconds=queue.slo_max_wait))
         over = age is not None and age > queue.slo_max_wait
-        checks.append(
-            Check(
-                kind="queue",
-                subject=queue.name,
-                ok=not over,
-                detail=f"{shown}, max_wait {limit}",
-                what="max_wait" if over else None,
-                value=round(age, 1) if over and age is not None else None,
-                limit=queue.slo_max_wait if over else None,
-            )
-        )
+        waited = round(age, 1) if age is not None else None
+        checks.append(_slo(queue, "max_wait", f"{shown}, max_wait {limit}", waited,
+                           queue.slo_max_wait, over))
     if not checks:
         checks.append(Check(kind="queue", subject=queue.name, ok=True, detail=f"{shown}, no SLO"))
     return checks

@@ -18,6 +18,7 @@ from runtime.broker.clients import broker_client
 from runtime.broker.fires import LAST_RUN
 from runtime.broker.queues import QueueDepth, read_queues
 from runtime.broker.redis_values import text
+from runtime.broker.workflow_runs import STATES, WorkflowRuns
 from runtime.celeryapp.control import COMMAND
 from runtime.compiler.plan import Plan
 from runtime.compiler.workers import pool_of
@@ -71,6 +72,8 @@ class Snapshot:
     workers: tuple[Worker, ...]
     queues: tuple[QueueDepth, ...]
     beat: Beat
+    # Runs per workflow and state (runtime/broker/workflow_runs.py), declared ones included
+    workflows: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def workers_of(self, pool: str) -> list[Worker]:
         return [w for w in self.workers if w.pool == pool]
@@ -90,11 +93,16 @@ def snapshot(
     with _reach(plan.celery) as client:
         queues = read_queues(client, [q.name for q in plan.queues])
         beat = read_beat(client)
+        counts = WorkflowRuns(client).counts()
     return Snapshot(
         taken_at=time.time(),
         workers=tuple(sorted(ask_workers(app, timeout, enough), key=lambda w: w.node)),
         queues=tuple(queues),
         beat=beat,
+        workflows={
+            name: counts.get(name, dict.fromkeys(STATES, 0))
+            for name in sorted(set(plan.workflows) | set(counts))
+        },
     )
 
 

@@ -95,7 +95,7 @@ def fires(plan: Plan, snap: Snapshot) -> list[Fire]:
     return [
         Fire(
             schedule=entry.name,
-            task=entry.task,
+            task=entry.target,
             last=snap.beat.last_run.get(entry.name),
             next=next_fire(entry, snap.beat.last_run.get(entry.name), now),
         )

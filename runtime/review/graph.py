@@ -39,6 +39,8 @@ def topology(plan: Plan) -> Topology:
     )
     edges: list[Edge] = []
     for node, entry in zip(schedules, plan.beat.values(), strict=True):
+        if entry.workflow:  # its steps are the workflow's tasks, not drawn here
+            continue
         edges.append(Edge(node.id, task_ids[entry.task]))
         if entry.queue != plan.tasks[entry.task].queue:
             edges.append(Edge(node.id, queue_ids[entry.queue], "sends to"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
 from runtime.review.diff import ItemDiff
@@ -18,6 +18,7 @@ TITLES = {
     "pool": "Pools",
     "task": "Tasks",
     "schedule": "Schedules",
+    "workflow": "Workflows",
 }
 _COLORS = {"+": "\033[32m", "~": "\033[33m", "-": "\033[31m", "!": "\033[31m"}
 _RESET = "\033[0m"
@@ -52,6 +53,14 @@ def _label(item: ItemDiff) -> str:
     return f"{item.name} (renamed from {item.renamed_from})" if item.renamed_from else item.name
 
 
+def _by_kind(plan: PlanDiff) -> Iterator[tuple[str, list[ItemDiff]]]:
+    """The changed items kind by kind, in KINDS order; kinds without changes are left out."""
+    for kind in KINDS:
+        items = [d for d in plan.items if d.kind == kind]
+        if items:
+            yield kind, items
+
+
 def render_text(plan: PlanDiff, *, color: bool = False) -> str:
     def paint(symbol: str, text: str) -> str:
         return f"{_COLORS[symbol]}{text}{_RESET}" if color else text
@@ -67,10 +76,7 @@ def render_text(plan: PlanDiff, *, color: bool = False) -> str:
             if (waiting := _waiting(risk)) is not None:
                 lines.append(f"      {waiting}")
         lines.append("")
-    for kind in KINDS:
-        items = [d for d in plan.items if d.kind == kind]
-        if not items:
-            continue
+    for kind, items in _by_kind(plan):
         lines.append(f"{TITLES[kind]}:")
         for item in items:
             symbol = SYMBOLS[item.action]
@@ -106,10 +112,7 @@ def render_markdown(plan: PlanDiff, *, color: bool = False) -> str:
             why = risk.message + (f" ({w})" if (w := _waiting(risk)) else "")
             lines.append(f"| {risk.code} | {_cell(why)} | {_code(risk.where)} |")
         lines.append("")
-    for kind in KINDS:
-        items = [d for d in plan.items if d.kind == kind]
-        if not items:
-            continue
+    for kind, items in _by_kind(plan):
         lines += [
             f"#### {TITLES[kind]}",
             "",

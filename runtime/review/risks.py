@@ -10,6 +10,7 @@ from runtime.config import cron
 from runtime.config.units import format_duration
 from runtime.review.diff import ItemDiff
 from runtime.review.revision import Revision
+from runtime.review.workflow_item import step_shape
 
 # Stable codes (docs/plan.md). Tests assert codes, never wording.
 CODES: dict[str, str] = {
@@ -24,6 +25,7 @@ CODES: dict[str, str] = {
     "PLAN009": "dead-lettering turned off",
     "PLAN010": "broker or result backend changed",
     "PLAN011": "task removed: messages already queued for it cannot run",
+    "PLAN012": "workflow removed or its steps moved: replaying a run in flight goes wrong",
 }
 # A run or retry wait within this share of the visibility timeout is one slow day from being
 # delivered twice (the validator already refuses one at or past it).
@@ -75,24 +77,25 @@ def _listing(names: Sequence[str]) -> str:
     return ", ".join(names[:LISTED]) + more
 
 
+def _flag(item: ItemDiff, code: str, message: str) -> Risk:
+    """A risk raised by one changed item, pointing at where it stands in the head config."""
+    return Risk(code, item.kind, item.name, message, item.where)
+
+
 def removed_queues(review: Review) -> Iterator[Risk]:
     for item in review.of("queue", "remove"):
-        yield Risk(
+        yield _flag(
+            item,
             "PLAN001",
-            "queue",
-            item.name,
             f"queue '{item.name}' is removed: messages still waiting in it are stranded, "
             "no pool consumes it after the change",
-            item.where,
         )
     for item in review.of("queue", "rename"):
-        yield Risk(
+        yield _flag(
+            item,
             "PLAN002",
-            "queue",
-            item.name,
             f"queue '{item.renamed_from}' looks renamed to '{item.name}' (same priority, pools "
             f"and tasks): messages still waiting in '{item.renamed_from}' are stranded",
-            item.where,
         )
 
 
@@ -138,14 +141,12 @@ def reordered_queues(review: Review) -> Iterator[Risk]:
             and _order(base, name, other) != _order(head, name, other)
         )
         if overtaken:
-            yield Risk(
+            yield _flag(
+                item,
                 "PLAN004",
-                "queue",
-                name,
                 f"queue '{name}' priority {base[name]} -> {head[name]} changes its order "
                 f"against {_listing(sorted(set(overtaken)))} in the same pool: work is taken "
                 "in a different order",
-                item.where,
             )
 
 
@@ -186,22 +187,18 @@ def concurrency_cuts(review: Review) -> Iterator[Risk]:
     for item in review.of("pool", "change"):
         old, new = base[item.name].concurrency, head[item.name].concurrency
         if new < old:
-            yield Risk(
+            yield _flag(
+                item,
                 "PLAN006",
-                "pool",
-                item.name,
                 f"pool '{item.name}' concurrency {old} -> {new}: "
                 f"work in {', '.join(head[item.name].queues)} drains slower",
-                item.where,
             )
     for item in review.of("pool", "remove"):
-        yield Risk(
+        yield _flag(
+            item,
             "PLAN006",
-            "pool",
-            item.name,
             f"pool '{item.name}' is removed: its {base[item.name].concurrency} processes no "
             f"longer take work from {', '.join(base[item.name].queues)}",
-            item.where,
         )
 
 
@@ -225,13 +222,11 @@ def faster_schedules(review: Review) -> Iterator[Risk]:
             _period(review.head, item.name, review.now),
         )
         if old is not None and new is not None and new < old:
-            yield Risk(
+            yield _flag(
+                item,
                 "PLAN007",
-                "schedule",
-                item.name,
                 f"schedule '{item.name}' fires more often: at most every "
                 f"{format_duration(old)} -> every {format_duration(new)}",
-                item.where,
             )
 
 
@@ -243,30 +238,24 @@ def safety_off(review: Review) -> Iterator[Risk]:
         if keys & {"retry.max", "retry.errors"} and (
             (old.retry.max > 0 and old.retry.errors) and not (new.retry.max and new.retry.errors)
         ):
-            yield Risk(
+            yield _flag(
+                item,
                 "PLAN008",
-                "task",
-                item.name,
                 f"task '{item.name}' no longer retries: a transient failure now fails it for good",
-                item.where,
             )
         if old.dead_letter and not new.dead_letter:
-            yield Risk(
+            yield _flag(
+                item,
                 "PLAN009",
-                "task",
-                item.name,
                 f"task '{item.name}' no longer dead-letters: a final failure is no longer "
                 "kept for inspection and replay",
-                item.where,
             )
     for item in review.of("task", "remove"):
-        yield Risk(
+        yield _flag(
+            item,
             "PLAN011",
-            "task",
-            item.name,
             f"task '{item.name}' is removed: messages already queued for it fail as "
             "unregistered once the workers run the new code",
-            item.where,
         )
 
 
@@ -284,6 +273,36 @@ def broker_changed(review: Review) -> Iterator[Risk]:
             )
 
 
+def moved_workflow_steps(review: Review) -> Iterator[Risk]:
+    """A run's steps carry their top-level position, and `air dead replay` resumes a run from
+    that position of the workflow as the current config declares it."""
+    for item in review.of("workflow", "remove"):
+        yield Risk(
+            "PLAN012",
+            "workflow",
+            item.name,
+            f"workflow '{item.name}' is removed: a failed step of a run in flight can no "
+            "longer be replayed to resume it",
+            item.where,
+        )
+    base, head = review.base.plan.workflows, review.head.plan.workflows
+    for item in review.of("workflow", "change"):
+        old = [step_shape(s) for s in base[item.name].steps]
+        new = [step_shape(s) for s in head[item.name].steps]
+        moved = [i for i, shape in enumerate(old) if i >= len(new) or new[i] != shape]
+        if not moved:
+            continue  # arguments changed, or steps added at the end: positions still match
+        yield Risk(
+            "PLAN012",
+            "workflow",
+            item.name,
+            f"workflow '{item.name}' runs other steps at position{'s' if len(moved) > 1 else ''} "
+            f"{_listing([str(i) for i in moved])}: replaying a failed step of a run started "
+            "before the change resumes the step now at its position, not the one that failed",
+            item.where,
+        )
+
+
 RULES: tuple[Rule, ...] = (
     removed_queues,
     unconsumed_routes,
@@ -293,6 +312,7 @@ RULES: tuple[Rule, ...] = (
     faster_schedules,
     safety_off,
     broker_changed,
+    moved_workflow_steps,
 )
 
 

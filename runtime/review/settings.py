@@ -18,7 +18,7 @@ from runtime.config.redact import MASK, redact
 from runtime.config.source import Document
 from runtime.config.units import format_duration, redis_priority
 
-KINDS = ("broker", "queue", "pool", "task", "schedule")
+KINDS = ("broker", "queue", "pool", "task", "schedule", "workflow")
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,12 +385,20 @@ def schedule_item(name: str, config: Config, plan: Plan, where: Locator) -> Item
     if zone.kind == "builtin":
         zone = where.source(Origin(config.schedules_origin.file, "/timezone"))
     queue, priority = where.source(at("queue")), where.source(at("priority"))
+    follows = f"task '{entry.task}'" if entry.task else "each step's own task"
     if queue.kind == "builtin":
-        queue = Source("derived", note=f"the queue of task '{entry.task}'")
+        queue = Source("derived", note=f"the queue of {follows}")
     if priority.kind == "builtin":
-        priority = Source("derived", note=f"the priority of task '{entry.task}'")
+        priority = Source("derived", note=f"the priority of {follows}")
     rows: list[tuple[str, Any, bool, Source, str]] = [
-        ("task", entry.task, False, where.source(at("task")), f"{beat} task"),
+        ("task", entry.task or None, False, where.source(at("task")), f"{beat} task"),
+        (
+            "workflow",
+            entry.workflow or None,
+            False,
+            where.source(at("workflow")),
+            f"{beat} starts a run",
+        ),
         ("cron", entry.cron, False, where.source(at("cron")), f"{beat} schedule"),
         ("every", entry.every, True, where.source(at("every")), f"{beat} schedule"),
         ("timezone", entry.timezone, False, zone, f"{beat} schedule"),

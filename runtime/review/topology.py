@@ -15,6 +15,7 @@ from runtime.review.settings import (
     schedule_item,
     task_item,
 )
+from runtime.review.workflow_item import workflow_item
 
 
 class _Items(Mapping[str, Item]):
@@ -73,6 +74,7 @@ class Topology(Mapping[str, Mapping[str, Item]]):
             "pool": _Items(plan.workers, lambda n: pool_item(n, config, plan, where)),
             "task": _Items(plan.tasks, lambda n: task_item(n, config, plan, where)),
             "schedule": _Items(plan.beat, lambda n: schedule_item(n, config, plan, where)),
+            "workflow": _Items(plan.workflows, lambda n: workflow_item(n, config, plan, where)),
         }
 
     def __getitem__(self, kind: str) -> Mapping[str, Item]:
@@ -95,4 +97,6 @@ class Topology(Mapping[str, Mapping[str, Item]]):
             return self._plan.tasks[name]
         if kind == "schedule":
             return self._plan.beat[name]
+        if kind == "workflow":
+            return self._plan.workflows[name].steps, self._plan.workflows[name].description
         return self._config.broker

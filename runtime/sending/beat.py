@@ -23,10 +23,12 @@ from kombu.exceptions import OperationalError
 from runtime.broker.beats import BeatInfo, beat_alive, beat_gone
 from runtime.broker.clients import broker_client
 from runtime.broker.fires import Fire, Fires
+from runtime.broker.workflow_runs import WorkflowRuns
 from runtime.compiler.plan import Plan
 from runtime.compiler.plan import ScheduleEntry as PlannedEntry
 from runtime.config import cron
 from runtime.config.redact import redact
+from runtime.sending import workflows
 from runtime.sending.capture import publish_commands
 
 logger = logging.getLogger("air.beat")
@@ -52,6 +54,7 @@ class RedisScheduler(Scheduler):  # type: ignore[misc]
         self.plan: Plan = app.air_plan
         self.redis = broker_client(app.conf, timeout=5, connect_timeout=3)
         self.fires = Fires(self.redis)
+        self.runs = WorkflowRuns(self.redis)
         now = time.time()
         self.beat = BeatInfo(
             host=socket.gethostname(), pid=os.getpid(), started=now, last_tick=0.0, schedules=0
@@ -107,6 +110,8 @@ class RedisScheduler(Scheduler):  # type: ignore[misc]
                 return due - now
             step = self._step(planned, expected, fire, now - due, now)
             if self.fires.commit(step):
+                if planned.workflow and step.outcome == "sent":
+                    self._start_workflow(planned, step.task_id)
                 self._log(planned, step, now - due)
                 expected = str(step.cursor_ms)
             else:  # another beat handled it first
@@ -126,6 +131,8 @@ class RedisScheduler(Scheduler):  # type: ignore[misc]
             return replace(base, outcome="missed", cursor_ms=_ms(last), count=count)
         if planned.overlap == "skip" and self._still_running(planned):
             return replace(base, outcome="overlap")
+        if planned.workflow:
+            return self._workflow_step(planned, base, fire)
         task_id = str(uuid.uuid4())
         # The fire time travels in the message, so a task (or an audit) can tell which fire
         # it serves, and duplicates would be visible.
@@ -140,6 +147,23 @@ class RedisScheduler(Scheduler):  # type: ignore[misc]
             running_ttl=int(planned.lock_ttl) + 1 if planned.overlap == "skip" else 0,
             commands=commands,
         )
+
+    def _workflow_step(self, planned: PlannedEntry, base: Fire, fire: datetime) -> Fire:
+        """The commit records the run (so the overlap marker and `air status` see it at once);
+        the beat that wins it sends the canvas right after (_start_workflow)."""
+        workflow = self.plan.workflows[planned.workflow]
+        run_id = str(uuid.uuid4())
+        return replace(
+            base,
+            fired_at=fire.isoformat(),
+            task_id=run_id,
+            running_ttl=int(planned.lock_ttl) + 1 if planned.overlap == "skip" else 0,
+            commands=self.runs.start_commands(run_id, workflow.name, workflow.size),
+        )
+
+    def _start_workflow(self, planned: PlannedEntry, run_id: str) -> None:
+        workflow = self.plan.workflows[planned.workflow]
+        workflows.send(self.app, self.plan, workflow, self.runs, run_id=run_id)
 
     def _missed(self, planned: PlannedEntry, fire: datetime, now: float) -> tuple[datetime, int]:
         """The last fire too late to send, and how many there are from `fire` on."""
@@ -156,12 +180,19 @@ class RedisScheduler(Scheduler):  # type: ignore[misc]
         task_id = self.fires.running(planned.name)
         if task_id is None:
             return False
+        if planned.workflow:  # the marker holds the run id: its record says if it ended
+            run = self.runs.get(task_id)
+            return run is not None and run.state == "running"
         return self.app.AsyncResult(task_id).state not in states.READY_STATES
 
     def _log(self, planned: PlannedEntry, step: Fire, late: float) -> None:
         if step.outcome == "sent":
             logger.info(
-                "beat: sent %s (%s) %.2fs after its fire time", planned.name, step.task_id, late
+                "beat: sent %s (%s%s) %.2fs after its fire time",
+                planned.name,
+                f"workflow {planned.workflow} run " if planned.workflow else "",
+                step.task_id,
+                late,
             )
         elif step.outcome == "missed":
             logger.warning(

@@ -23,23 +23,10 @@ from celery import shared_task
 
 from tasks import store
 from tasks.contacts.features import user_zone
-from tasks.data.transient import transient_database
 from tasks.errors import require_integer
 from tasks.sync.ics import Event, parse_events
 from tasks.sync.settings import SyncSettings
-from tasks.sync.source import (
-    SourceError,
-    Superseded,
-    Target,
-    advance,
-    chunks,
-    dump_cursor,
-    fail,
-    lift_break,
-    load_target,
-    read_cursor,
-    source_path,
-)
+from tasks.sync.source import CursorRun, SourceError, Target, run_sync
 
 log = structlog.get_logger(__name__)
 
@@ -124,22 +111,24 @@ def _delete(conn: sa.Connection, integration_id: int, uids: set[str],
         counts["deleted"] += store.delete_meeting(conn, integration_id=integration_id, uid=uid)
 
 
-class CalendarRun:
-    """One sync: the cursor state (file -> mtime, size, UIDs) and the cursor last committed."""
+class CalendarRun(CursorRun):
+    """One sync: the cursor state (file -> mtime, size, UIDs) and the files to read again."""
 
-    def __init__(self, target: Target, zone: tzinfo) -> None:
-        self.target, self.zone = target, zone
-        self.id = target.integration.id
-        self.state: dict[str, Any] = dict((read_cursor(target.integration, FORMAT) or {})
-                                          .get("files", {}))
-        self.expected: str | None = target.integration.sync_cursor
+    def __init__(self, target: Target) -> None:
+        super().__init__(target)
+        self.zone = user_zone(target.user_timezone)
+        self.files = calendar_files(self.path)
+        self.state: dict[str, Any] = dict((self.stored_cursor(FORMAT) or {}).get("files", {}))
+        self.todo = self.changed(self.files)
+        self.started: dict[str, Any] = {"files": len(self.files), "changed": len(self.todo)}
+        self.summary: dict[str, Any] = {}
 
     def changed(self, files: list[File]) -> list[File]:
         return [f for f in files if (self.state.get(f.name) or {}).get("mtime_ns") != f.mtime_ns
                 or self.state[f.name].get("size") != f.size]
 
-    def cursor(self) -> str:
-        return dump_cursor({"v": 1, "format": FORMAT, "files": dict(sorted(self.state.items()))})
+    def cursor(self) -> dict[str, Any]:
+        return {"v": 1, "format": FORMAT, "files": dict(sorted(self.state.items()))}
 
     def batch(self, files: Sequence[File]) -> dict[str, int]:
         """Read, then store in one transaction, a batch of changed files with the cursor."""
@@ -150,27 +139,23 @@ class CalendarRun:
             uids = (self.state.get(file.name, {}).get("uids", []) if events is None
                     else sorted({e.uid for e in events if not e.cancelled}))
             self.state[file.name] = {"mtime_ns": file.mtime_ns, "size": file.size, "uids": uids}
-        with store.transaction() as conn:
-            advance(conn, self.id, self.expected, self.cursor())
+        with self.commit(self.cursor()) as conn:
             cancelled: set[str] = set()
             for _, events in parsed:
                 cancelled |= store_events(conn, self.target, events or [], done)
             _delete(conn, self.id, (before | cancelled) - _uids(self.state), done)
-        self.expected, done["files"] = self.cursor(), len(files)
+        done["files"] = len(files)
         return done
 
-    def finish(self, files: list[File]) -> dict[str, int]:
+    def finish(self) -> dict[str, int]:
         """Forget removed files (deleting their events) and lift a break this sync set."""
         done = dict.fromkeys(COUNTS, 0)
-        present = {f.name for f in files}
+        present = {f.name for f in self.files}
         gone = {uid for name, entry in self.state.items() if name not in present
                 for uid in entry["uids"]}
         self.state = {name: entry for name, entry in self.state.items() if name in present}
-        with store.transaction() as conn:
-            advance(conn, self.id, self.expected, self.cursor())
+        with self.commit(self.cursor(), last=True) as conn:
             _delete(conn, self.id, gone - _uids(self.state), done)
-            lift_break(conn, self.id)
-        self.expected = self.cursor()
         return done
 
 
@@ -179,38 +164,7 @@ def sync_calendar(
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Import the changed calendar files batch by batch, each batch with its cursor."""
-    counts = dict.fromkeys(COUNTS, 0)
-
-    def add(done: dict[str, int]) -> None:
-        for key in COUNTS:
-            counts[key] += done[key]
-
-    with transient_database():
-        target = load_target(integration_id, "calendar")
-        run = CalendarRun(target, user_zone(target.user_timezone))
-        try:
-            files = calendar_files(source_path(target.integration.source))
-        except SourceError as exc:
-            fail(integration_id, str(exc))
-        todo = run.changed(files)
-        log.info("calendar_sync_started", integration_id=integration_id, files=len(files),
-                 changed=len(todo))
-        try:
-            for batch in chunks(todo, settings.batch_size):
-                try:
-                    done = run.batch(batch)
-                except SourceError as exc:
-                    fail(integration_id, str(exc))
-                add(done)
-                log.info("calendar_sync_batch", integration_id=integration_id, **done)
-                if progress is not None:
-                    progress(counts["files"], len(todo))
-            add(run.finish(files))
-        except Superseded as exc:
-            log.warning("calendar_sync_superseded", integration_id=integration_id, error=str(exc))
-            return {"integration_id": integration_id, "superseded": True, **counts}
-    log.info("calendar_sync_done", integration_id=integration_id, **counts)
-    return {"integration_id": integration_id, "superseded": False, **counts}
+    return run_sync(integration_id, "calendar", COUNTS, CalendarRun, settings.batch_size, progress)
 
 
 @shared_task(name="sync.calendar", bind=True)

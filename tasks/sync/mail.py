@@ -13,7 +13,8 @@ is known by a hash of its bytes. A message with nobody else in it (a note to sel
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,25 +22,12 @@ import structlog
 from celery import shared_task
 
 from tasks import store
-from tasks.data.transient import transient_database
 from tasks.errors import require_integer
 from tasks.sync.maildir import MaildirReader, is_maildir
 from tasks.sync.mbox import MboxReader
 from tasks.sync.message import MAX_SOURCE_ID, Address, Mail, parse_mail
 from tasks.sync.settings import SyncSettings
-from tasks.sync.source import (
-    SourceError,
-    Superseded,
-    Target,
-    advance,
-    chunks,
-    dump_cursor,
-    fail,
-    lift_break,
-    load_target,
-    read_cursor,
-    source_path,
-)
+from tasks.sync.source import CursorRun, SourceError, Target, run_sync
 
 log = structlog.get_logger(__name__)
 
@@ -47,15 +35,16 @@ Reader = MaildirReader | MboxReader
 COUNTS = ("messages", "imported", "duplicates", "skipped", "contacts_created")
 
 
-def open_reader(target: Target, settings: SyncSettings) -> Reader:
-    """The reader for the integration's source; SourceError when there is nothing to read."""
-    path, row = source_path(target.integration.source), target.integration
+def open_reader(
+    path: Path, stored_cursor: Callable[[str], dict[str, Any] | None], settings: SyncSettings
+) -> Reader:
+    """The reader for the source at `path`; SourceError when there is nothing to read."""
     if is_maildir(path):
-        return MaildirReader(path, read_cursor(row, "maildir"), slack=settings.maildir_slack)
+        return MaildirReader(path, stored_cursor("maildir"), slack=settings.maildir_slack)
     if path.is_dir():
         raise SourceError(f"source {path} is a directory but not a Maildir (no cur/ and new/)")
     if path.is_file():
-        return MboxReader(path, read_cursor(row, "mbox"))
+        return MboxReader(path, stored_cursor("mbox"))
     if not path.exists():
         raise SourceError(f"source {path} does not exist")
     raise SourceError(f"source {path} is neither a Maildir nor an mbox file")
@@ -116,52 +105,45 @@ def _parse(reader: Reader, item: Any, settings: SyncSettings) -> Mail | None:
         return None
 
 
+class MailRun(CursorRun):
+    """One sync: the reader of the source and the messages it has pending."""
+
+    def __init__(self, target: Target, settings: SyncSettings) -> None:
+        super().__init__(target)
+        self.settings = settings
+        self.reader = open_reader(self.path, self.stored_cursor, settings)
+        self.todo: list[Any] = list(self.reader.pending())
+        self.started: dict[str, Any] = {"format": self.reader.format, "pending": len(self.todo),
+                                        "reset": getattr(self.reader, "reset", False)}
+        self.summary: dict[str, Any] = {"format": self.reader.format}
+
+    def batch(self, items: Sequence[Any]) -> dict[str, int]:
+        """Parse, then record in one transaction, a batch of messages with the cursor."""
+        mails = [_parse(self.reader, item, self.settings) for item in items]
+        done = dict.fromkeys(COUNTS, 0)
+        with self.commit(self.reader.advance(list(items))) as conn:
+            for mail in mails:
+                if mail is None:
+                    done["skipped"] += 1
+                else:
+                    record_mail(conn, self.target, mail, done, self.settings.max_recipients)
+        done["messages"] = len(items)
+        return done
+
+    def finish(self) -> dict[str, int]:
+        """Commit the reader's final cursor and lift a break this sync set."""
+        with self.commit(self.reader.cursor(), last=True):
+            pass  # nothing to write but the cursor (and the break it lifts)
+        return dict.fromkeys(COUNTS, 0)
+
+
 def sync_mail(
     integration_id: int, settings: SyncSettings,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Import the integration's new messages batch by batch, each with its cursor."""
-    counts = dict.fromkeys(COUNTS, 0)
-    with transient_database():
-        target = load_target(integration_id, "mail")
-        try:
-            reader = open_reader(target, settings)
-            items: list[Any] = list(reader.pending())
-        except SourceError as exc:
-            fail(integration_id, str(exc))
-        expected = target.integration.sync_cursor
-        log.info("mail_sync_started", integration_id=integration_id, format=reader.format,
-                 pending=len(items), reset=getattr(reader, "reset", False))
-        try:
-            for batch in chunks(items, settings.batch_size):
-                try:
-                    mails = [_parse(reader, item, settings) for item in batch]
-                except SourceError as exc:
-                    fail(integration_id, str(exc))
-                cursor = dump_cursor(reader.advance(list(batch)))
-                done = dict.fromkeys(COUNTS, 0)  # merged once committed
-                with store.transaction() as conn:
-                    advance(conn, integration_id, expected, cursor)
-                    for mail in mails:
-                        if mail is None:
-                            done["skipped"] += 1
-                        else:
-                            record_mail(conn, target, mail, done, settings.max_recipients)
-                expected, done["messages"] = cursor, len(batch)
-                counts = {key: counts[key] + done[key] for key in COUNTS}
-                log.info("mail_sync_batch", integration_id=integration_id, **done)
-                if progress is not None:
-                    progress(counts["messages"], len(items))
-            with store.transaction() as conn:
-                advance(conn, integration_id, expected, dump_cursor(reader.cursor()))
-                lift_break(conn, integration_id)
-        except Superseded as exc:
-            log.warning("mail_sync_superseded", integration_id=integration_id, error=str(exc))
-            return {"integration_id": integration_id, "format": reader.format,
-                    "superseded": True, **counts}
-    log.info("mail_sync_done", integration_id=integration_id, **counts)
-    return {"integration_id": integration_id, "format": reader.format, "superseded": False,
-            **counts}
+    return run_sync(integration_id, "mail", COUNTS, lambda target: MailRun(target, settings),
+                    settings.batch_size, progress)
 
 
 @shared_task(name="sync.email", bind=True)

@@ -13,16 +13,18 @@ started from: two runs of one integration at once cannot both advance it (the la
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, Protocol, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
 import structlog
 
 from tasks import store
+from tasks.data.transient import transient_database
 from tasks.errors import PermanentError
 
 log = structlog.get_logger(__name__)
@@ -121,3 +123,91 @@ def lift_break(conn: sa.Connection, integration_id: int) -> bool:
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+class CursorRun:
+    """What a run of either sync keeps: its target, the local path of its source, and the
+    cursor it last committed; each commit moves that cursor on with the batch it belongs to."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.id = target.integration.id
+        self.path = source_path(target.integration.source)
+        self.expected: str | None = target.integration.sync_cursor
+
+    def stored_cursor(self, fmt: str) -> dict[str, Any] | None:
+        return read_cursor(self.target.integration, fmt)
+
+    @contextmanager
+    def commit(self, cursor: dict[str, Any], *, last: bool = False) -> Iterator[sa.Connection]:
+        """A transaction that moves the cursor on (Superseded if another run moved it) with
+        what the block writes; the last one also lifts a break this sync set."""
+        dumped = dump_cursor(cursor)
+        with store.transaction() as conn:
+            advance(conn, self.id, self.expected, dumped)
+            yield conn
+            if last:
+                lift_break(conn, self.id)
+        self.expected = dumped
+
+
+class SyncRun(Protocol):
+    """One sync's own part: what it has to do (todo), a batch of that committed with its
+    cursor, and the last commit, which lifts the break; both count what they did."""
+
+    @property
+    def todo(self) -> Sequence[Any]: ...
+
+    @property
+    def started(self) -> Mapping[str, Any]:
+        """Fields of the started log record."""
+
+    @property
+    def summary(self) -> Mapping[str, Any]:
+        """Fields of the result besides the counts."""
+
+    def batch(self, items: Sequence[Any]) -> dict[str, int]: ...
+
+    def finish(self) -> dict[str, int]: ...
+
+
+def run_sync(
+    integration_id: int, kind: str, counts: Sequence[str], start: Callable[[Target], SyncRun],
+    batch_size: int, progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Run a sync of the integration (of `kind`) batch by batch and sum the batches' counts.
+
+    A source that cannot be read breaks the integration (fail); a run superseded by another
+    stops at the batch it was in, with what it committed before."""
+    totals = dict.fromkeys(counts, 0)
+
+    def add(done: dict[str, int]) -> None:
+        for key in counts:
+            totals[key] += done[key]
+
+    with transient_database():
+        target = load_target(integration_id, kind)
+        try:
+            run = start(target)
+        except SourceError as exc:
+            fail(integration_id, str(exc))
+        log.info(f"{kind}_sync_started", integration_id=integration_id, **run.started)
+        finished = 0
+        try:
+            for batch in chunks(run.todo, batch_size):
+                try:
+                    done = run.batch(batch)
+                except SourceError as exc:
+                    fail(integration_id, str(exc))
+                add(done)
+                finished += len(batch)
+                log.info(f"{kind}_sync_batch", integration_id=integration_id, **done)
+                if progress is not None:
+                    progress(finished, len(run.todo))
+            add(run.finish())
+        except Superseded as exc:
+            log.warning(f"{kind}_sync_superseded", integration_id=integration_id, error=str(exc))
+            return {"integration_id": integration_id, **run.summary, "superseded": True,
+                    **totals}
+    log.info(f"{kind}_sync_done", integration_id=integration_id, **totals)
+    return {"integration_id": integration_id, **run.summary, "superseded": False, **totals}

@@ -18,6 +18,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from runtime.broker.queues import list_key
+from runtime.broker.workflow_runs import WorkflowRuns
 from runtime.compiler.compile import load_plan
 from runtime.process.embedded import free_port
 from runtime.process.exporter import Exporter
@@ -117,6 +118,15 @@ def test_exporter_reports_pools_tasks_queues_dead_letters_and_beat(
     samples = scrape(exporter.port)
     assert value(samples, "air_queue_depth", queue="urgent") == 1
     assert value(samples, "air_queue_oldest_age_seconds", queue="urgent") == 0
+    # Workflow runs by state: the counts the run records' scripts keep, one HGETALL a scrape.
+    runs = WorkflowRuns(redis_client)
+    runs.start("run-1", "nightly", 2)
+    runs.start("run-2", "nightly", 2)
+    runs.step_ended("run-2", "0", succeeded=False)
+    samples = scrape(exporter.port)
+    assert value(samples, "air_workflow_runs", workflow="nightly", state="running") == 1
+    assert value(samples, "air_workflow_runs", workflow="nightly", state="failed") == 1
+    assert value(samples, "air_workflow_runs", workflow="nightly", state="succeeded") == 0
 
 
 def metric_names(expr: str) -> set[str]:

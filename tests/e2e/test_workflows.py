@@ -10,6 +10,7 @@ import subprocess
 import pytest
 import redis
 
+from runtime.broker.workflow_runs import WorkflowRuns
 from tests.e2e.conftest import Platform, events, queues_config
 from tests.waiting import wait_until
 
@@ -82,6 +83,8 @@ def test_a_failed_step_stops_the_workflow_and_replay_resumes_from_it(
     (letter,) = json.loads(listed.stdout)
     assert letter["task"] == "sample.fail_first"
     assert letter["workflow"]["name"] == "fragile" and letter["workflow"]["step"] == "1"
+    runs = WorkflowRuns(redis_client)
+    assert runs.counts() == {"fragile": {"running": 0, "succeeded": 0, "failed": 1}}
 
     replayed = platform.run_air("dead", "replay", letter["id"])
     assert replayed.returncode == 0, replayed.stderr
@@ -96,6 +99,8 @@ def test_a_failed_step_stops_the_workflow_and_replay_resumes_from_it(
     assert events(redis_client, "steps")[1]["previous"] == "middle on attempt 2"
     run_id = letter["workflow"]["id"]
     wait_until(lambda: redis_client.hget(f"air:workflow:{run_id}", "state") == b"succeeded")
+    # The replay moved the run back to running; its last step, on to succeeded.
+    assert runs.counts() == {"fragile": {"running": 0, "succeeded": 1, "failed": 0}}
 
 
 def test_a_worker_killed_mid_step_does_not_lose_the_workflow(
@@ -124,3 +129,53 @@ def test_a_worker_killed_mid_step_does_not_lose_the_workflow(
     steps = events(redis_client, "steps")
     assert [e["tag"] for e in steps] == ["before", "after"]
     assert steps[1]["previous"] == 2  # die_once returned its attempt number
+
+
+@pytest.mark.slow
+def test_a_schedule_starts_the_workflow_once_per_fire_and_status_counts_its_runs(
+    platform: Platform, redis_client: redis.Redis
+) -> None:
+    """Two beats race for every fire of an `every: 1s` workflow schedule with `overlap: skip`:
+    each fire starts one run, never two, and no run starts while the last one is in flight."""
+    from runtime.broker.fires import STATS
+    from runtime.broker.workflow_runs import COUNTS
+
+    platform.write(
+        queues_config(platform.redis_url),
+        schedules={
+            "version": 1,
+            "schedules": {
+                "fan-nightly": {"workflow": "fan", "every": "1s", "overlap": "skip"}
+            },
+        },
+        workflows={
+            "fan": {
+                "steps": [
+                    {"parallel": [_step("b", seconds=1.5), _step("c", seconds=1.5)]},
+                    _step("d"),
+                ]
+            }
+        },
+    )
+    platform.start_pool("default")
+    platform.air("beat", log_name="beat-1")
+    platform.air("beat", log_name="beat-2")
+
+    def counts() -> dict[str, int]:
+        status = platform.run_air("status", "--format", "json", "--timeout", "0.5")
+        return json.loads(status.stdout)["workflows"]["fan"]
+
+    wait_until(lambda: counts()["succeeded"] >= 2, timeout=40)
+    with redis_client.pipeline(transaction=True) as pipe:  # both at one instant: beats go on
+        raw_stats, raw_counts = pipe.hgetall(STATS).hgetall(COUNTS).execute()
+    stats = {k.decode(): int(v) for k, v in raw_stats.items()}
+    final = {k.decode().rpartition(":")[2]: int(v) for k, v in raw_counts.items()}
+    final = {state: final.get(state, 0) for state in ("running", "succeeded", "failed")}
+    # A run takes about 1.6s, so the 1s schedule skipped fires while one was in flight.
+    assert stats.get("fan-nightly:overlap", 0) >= 1
+    # Every fire sent started exactly one run, and at most one was in flight at a time.
+    assert stats["fan-nightly:sent"] == sum(final.values())
+    assert final["failed"] == 0 and final["running"] <= 1
+    tags = [e["tag"] for e in events(redis_client, "steps")]
+    assert tags.count("d") == final["succeeded"]  # every succeeded run ran all of its steps
+    assert tags.count("b") == tags.count("c") >= tags.count("d")

@@ -253,3 +253,26 @@ def test_plan_never_imports_celery_kombu_or_redis(history: Any) -> None:
                           text=True, check=False, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert done.returncode == 5, done.stderr
     assert "loaded: []" in done.stderr
+
+
+def test_reordered_workflow_steps_between_two_commits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = GitRepo.with_shipped_config(tmp_path / "repo")
+    base = repo.git("rev-parse", "HEAD")
+    repo.edit(
+        "workflows.yaml",
+        replace(
+            "      - {task: contacts.analyze_interactions, input: none}\n"
+            "      - {task: contacts.score_relationships, input: none}\n",
+            "      - {task: contacts.score_relationships, input: none}\n"
+            "      - {task: contacts.analyze_interactions, input: none}\n",
+        ),
+    )
+    head = repo.commit("score before analysing")
+    code, doc = plan_json(repo.root, "--base", base, "--head", head, monkeypatch=monkeypatch)
+    assert code == 5
+    assert risk_codes(doc) == ["PLAN012"]
+    (change,) = doc["changes"]
+    assert (change["kind"], change["name"], change["action"]) == (
+        "workflow", "nightly-pipeline", "change")

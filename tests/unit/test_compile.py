@@ -488,3 +488,21 @@ def test_a_cluster_rate_limit_and_a_unique_claim_compile_into_the_task_plan(ship
     assert email.rate_limit == "10/m" and email.cluster_rate_limit is None
     assert email.unique_for is None and email.unique_key == ()
 
+
+
+def test_a_workflow_schedule_names_the_workflow_and_no_queue(tmp_path: Path) -> None:
+    queues = queues_yaml()
+    queues["tasks"]["a.plain"] = {"time_limit": {"hard": "2m"}}
+    queues["tasks"]["a.bulk"] = {"queue": "bulk", "time_limit": {"hard": "3m"}}
+    (tmp_path / "workflows.yaml").write_text(
+        yaml.safe_dump({"version": 1, "workflows": {"flow": {"steps": ["a.plain", "a.bulk"]}}})
+    )
+    schedules = {
+        "version": 1,
+        "schedules": {"flow-hourly": {"workflow": "flow", "cron": "0 * * * *", "overlap": "skip"}},
+    }
+    entry = compile_dir(tmp_path, queues, schedules).beat["flow-hourly"]
+
+    assert (entry.task, entry.workflow, entry.queue) == ("", "flow", "")
+    assert entry.target == "workflow flow"
+    assert entry.lock_ttl == 3600 + 120 + 180  # visibility timeout + the steps' hard limits

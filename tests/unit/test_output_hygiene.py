@@ -29,6 +29,11 @@ SHIPPED = Path(__file__).resolve().parents[2] / "config"
         ("redis://:${REDIS_PASSWORD}@h/0", "redis://:${REDIS_PASSWORD}@h/0"),  # no secret
         ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
         ("ops@example.com", "ops@example.com"),
+        # a user and no password: nothing to mask (was mangled to `postgresql+psycopg:***@...`)
+        ("postgresql+psycopg://postgres@127.0.0.1:5432/test",
+         "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+        ("postgresql+psycopg://app:s3cret@db:5432/air", "postgresql+psycopg://app:***@db:5432/air"),
+        ("url=redis://:hunter2@h/0", "url=redis://:***@h/0"),
     ],
 )
 def test_redact(text: str, expected: str) -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
-from runtime.compiler.workers import process_count, worker_plan
+from runtime.compiler import workers
+from runtime.compiler.workers import machine_cores, process_count, worker_plan
+from runtime.config.errors import UsageError
 from runtime.config.model import Autoscale, Origin, Pool, Replicas
 
 POOL = Pool(
@@ -54,3 +58,35 @@ def test_one_slot_runs_solo_more_run_prefork_and_a_set_pool_wins() -> None:
 
     single = worker_plan(replace(POOL, concurrency=1), {"q": 5}, cores=2)
     assert single.hostnames == ("p@%h",) and "--hostname" in single.argv
+
+
+
+# --- the cores a default process count is planned for ------------------------------------------
+# `machine_cores` is the real function, imported before tests/unit/conftest.py pins it to 2.
+
+
+def test_air_cores_plans_for_that_many_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIR_CORES", "6")
+    assert machine_cores() == 6
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1", "1.5"])
+def test_air_cores_that_is_no_count_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("AIR_CORES", value)
+    with pytest.raises(UsageError, match="AIR_CORES"):
+        machine_cores()
+
+
+@pytest.mark.parametrize(
+    ("cpu_max", "expected"),
+    [("50000 100000\n", 1), ("max 100000\n", None), ("garbage", None)],
+)
+def test_a_container_cpu_quota_caps_the_cores(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, cpu_max: str, expected: int | None
+) -> None:
+    monkeypatch.delenv("AIR_CORES", raising=False)
+    (tmp_path / "cpu.max").write_text(cpu_max)
+    monkeypatch.setattr(workers, "CPU_MAX", str(tmp_path / "cpu.max"))
+    assert machine_cores() == (expected or len(os.sched_getaffinity(0)))

@@ -23,7 +23,7 @@ from runtime.config.rules.limits import (
 from runtime.config.rules.references import queue_consumers, queue_references, schedule_references
 from runtime.config.rules.schedules import daylight_saving, schedule_timing, timezones
 from runtime.config.rules.slo import queue_slos
-from runtime.config.rules.workflows import workflow_duration, workflow_tasks
+from runtime.config.rules.workflows import workflow_duration, workflow_schedules, workflow_tasks
 from runtime.config.source import Document
 
 RULES: tuple[Rule, ...] = (
@@ -45,6 +45,7 @@ RULES: tuple[Rule, ...] = (
     sentinel_password,
     workflow_tasks,
     workflow_duration,
+    workflow_schedules,
 )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from runtime.config.diagnostics import Diagnostic
-from runtime.config.model import Pool
+from runtime.config.model import Autoscale, Pool, Replicas
 from runtime.config.rules.context import Context, line_of
 from runtime.config.units import format_duration
 
@@ -90,30 +90,30 @@ def retry_delays(ctx: Context) -> Iterator[Diagnostic]:
             )
 
 
+def _bounds_in_order(
+    ctx: Context, code: str, pool: Pool, key: str, bounds: Autoscale | Replicas
+) -> Iterator[Diagnostic]:
+    """The pool's `key` (min, max) bounds: min may not exceed max."""
+    if bounds.min > bounds.max:
+        yield ctx.error(
+            code,
+            f"{key} min {bounds.min} of pool '{pool.name}' exceeds its max {bounds.max}",
+            pool.origin.at(key, "min"),
+            hint="make min at most max",
+        )
+
+
 def pool_replicas(ctx: Context) -> Iterator[Diagnostic]:
     """Replica bounds are ordered (the schema already keeps each one in range)."""
     for pool in ctx.config.pools.values():
-        if pool.replicas.min > pool.replicas.max:
-            yield ctx.error(
-                "AIR309",
-                f"replicas min {pool.replicas.min} of pool '{pool.name}' "
-                f"exceeds its max {pool.replicas.max}",
-                pool.origin.at("replicas", "min"),
-                hint="make min at most max",
-            )
+        yield from _bounds_in_order(ctx, "AIR309", pool, "replicas", pool.replicas)
 
 
 def pool_limits(ctx: Context) -> Iterator[Diagnostic]:
     """Time limits need prefork or solo; autoscale bounds are ordered; processes split evenly."""
     for pool in ctx.config.pools.values():
-        if pool.autoscale and pool.autoscale.min > pool.autoscale.max:
-            yield ctx.error(
-                "AIR306",
-                f"autoscale min {pool.autoscale.min} of pool '{pool.name}' "
-                f"exceeds its max {pool.autoscale.max}",
-                pool.origin.at("autoscale", "min"),
-                hint="make min at most max",
-            )
+        if pool.autoscale:
+            yield from _bounds_in_order(ctx, "AIR306", pool, "autoscale", pool.autoscale)
         yield from _processes(ctx, pool)
         if pool.pool != "threads":
             continue

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from runtime.config.diagnostics import Diagnostic
+from runtime.config.model import Origin
 from runtime.config.rules.context import Context, did_you_mean
+
+
+def _undeclared(
+    ctx: Context, code: str, message: str, origin: Origin, name: str, declared: Iterable[str],
+    kind: str,
+) -> Diagnostic:
+    """A reference to a `kind` (queues, tasks) not declared; the hint names the close ones."""
+    return ctx.error(code, message, origin, hint=did_you_mean(name, declared, f"declared {kind}"))
 
 
 def queue_references(ctx: Context) -> Iterator[Diagnostic]:
@@ -32,20 +41,16 @@ def queue_references(ctx: Context) -> Iterator[Diagnostic]:
     for task in ctx.config.tasks.values():
         origin = task.origins.get("queue", task.origin)
         if task.queue not in queues and origin.pointer.startswith("/tasks/"):
-            yield ctx.error(
-                "AIR201",
-                f"task '{task.name}' routes to queue '{task.queue}', which is not declared",
-                origin,
-                hint=did_you_mean(task.queue, queues, "declared queues"),
+            yield _undeclared(
+                ctx, "AIR201", f"task '{task.name}' routes to queue '{task.queue}', which is not "
+                "declared", origin, task.queue, queues, "queues",
             )
     for schedule in ctx.config.schedules.values():
         if schedule.queue is not None and schedule.queue not in queues:
-            yield ctx.error(
-                "AIR201",
-                f"schedule '{schedule.name}' sends to queue "
-                f"'{schedule.queue}', which is not declared",
-                schedule.origin.at("queue"),
-                hint=did_you_mean(schedule.queue, queues, "declared queues"),
+            yield _undeclared(
+                ctx, "AIR201", f"schedule '{schedule.name}' sends to queue '{schedule.queue}', "
+                "which is not declared", schedule.origin.at("queue"), schedule.queue, queues,
+                "queues",
             )
 
 
@@ -83,10 +88,8 @@ def schedule_references(ctx: Context) -> Iterator[Diagnostic]:
     tasks = ctx.config.tasks
     for schedule in ctx.config.schedules.values():
         if schedule.task and schedule.task not in tasks:
-            yield ctx.error(
-                "AIR202",
-                f"schedule '{schedule.name}' runs task '{schedule.task}', "
-                f"which is not declared in queues.yaml",
-                schedule.origin.at("task"),
-                hint=did_you_mean(schedule.task, tasks, "declared tasks"),
+            yield _undeclared(
+                ctx, "AIR202", f"schedule '{schedule.name}' runs task '{schedule.task}', which "
+                "is not declared in queues.yaml", schedule.origin.at("task"), schedule.task,
+                tasks, "tasks",
             )

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from runtime.config.diagnostics import Diagnostic
 from runtime.config.model import Config
-from runtime.config.rules.context import Context, did_you_mean
+from runtime.config.rules.context import Context, did_you_mean, has
 from runtime.config.units import format_duration
 from runtime.config.workflows import ParallelStep, Step
 
@@ -61,3 +61,36 @@ def longest_run(config: Config, steps: tuple[Step, ...]) -> timedelta | None:
             return None
         total += limit
     return total
+
+
+# A workflow's steps run on their own tasks' queues, with their own priorities and the
+# arguments workflows.yaml gives them: a schedule-wide value would have nothing to apply to.
+_NOT_FOR_WORKFLOWS = ("queue", "priority", "args", "kwargs")
+
+
+def workflow_schedules(ctx: Context) -> Iterator[Diagnostic]:
+    """A schedule's `workflow:` names a declared workflow and sets nothing only tasks take."""
+    workflows = ctx.config.workflows
+    for schedule in ctx.config.schedules.values():
+        if not schedule.workflow:
+            continue
+        if schedule.workflow not in workflows:
+            yield ctx.error(
+                "AIR210",
+                f"schedule '{schedule.name}' starts workflow '{schedule.workflow}', "
+                f"which is not declared in workflows.yaml",
+                schedule.origin.at("workflow"),
+                hint=did_you_mean(schedule.workflow, workflows, "declared workflows"),
+            )
+        for key in _NOT_FOR_WORKFLOWS:
+            if has(ctx, schedule.origin.at(key)):
+                yield ctx.error(
+                    "AIR410",
+                    f"schedule '{schedule.name}' starts workflow '{schedule.workflow}' and "
+                    f"sets '{key}', which only a task schedule takes",
+                    schedule.origin.at(key),
+                    key=True,
+                    hint="each step runs on its own task's queue and priority, with the "
+                    "arguments workflows.yaml gives it: set them there, and remove "
+                    f"'{key}' here",
+                )

@@ -154,7 +154,7 @@ def _missing_key(e: _Error) -> Iterator[Diagnostic]:
                 f"{e.what} is missing the required key '{key}'",
                 e.pointer,
                 key=True,
-                hint=f"add '{key}:' ({_property_help(e.schema, key)})",
+                hint=f"add '{key}:' ({_property_help(_owner(e), key)})",
             )
 
 
@@ -331,6 +331,15 @@ def _known_properties(kind: str, schema: dict[str, Any]) -> set[str]:
     if ref.startswith("#/$defs/"):
         names |= _known_properties(kind, load_schema(kind)["$defs"][ref.split("/")[-1]])
     return names
+
+
+def _owner(e: _Error) -> dict[str, Any]:
+    """The schema declaring the properties: a `required` inside an anyOf branch (task or
+    workflow, in schedules) is described by the object schema around it."""
+    parent = e.error.parent
+    if "properties" not in e.schema and parent is not None and isinstance(parent.schema, dict):
+        return parent.schema
+    return e.schema
 
 
 def _property_help(schema: dict[str, Any], key: str) -> str:

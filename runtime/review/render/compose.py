@@ -33,20 +33,14 @@ def render(plan: Plan, sources: Sources, options: RenderOptions) -> dict[str, st
             stop_grace_period=f"{stop_grace(plan, worker)}s",
         )
     services["beat"] = _air(image, build, commands.beat())
-    services["exporter"] = _air(
-        image,
-        build,
-        commands.exporter(),
-        ports=[f"{commands.EXPORTER_PORT}:{commands.EXPORTER_PORT}"],
-        healthcheck=_http_check(commands.EXPORTER_PORT, "/metrics"),
-    )
-    services["flower"] = _air(
-        image,
-        build,
-        commands.flower(),
-        ports=[f"{commands.FLOWER_PORT}:{commands.FLOWER_PORT}"],
-        healthcheck=_http_check(commands.FLOWER_PORT, "/healthcheck"),
-    )
+    # The HTTP services: each published on its port and checked on its health path.
+    for name, command, port, path in (
+        ("exporter", commands.exporter(), commands.EXPORTER_PORT, "/metrics"),
+        ("flower", commands.flower(), commands.FLOWER_PORT, "/healthcheck"),
+    ):
+        services[name] = _air(
+            image, build, command, ports=[f"{port}:{port}"], healthcheck=_http_check(port, path)
+        )
     document = {"name": "air", "services": services, "volumes": {"redis-data": {}}}
     return {
         "compose.yaml": header("compose", sources) + dump(document),

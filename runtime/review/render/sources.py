@@ -1,4 +1,5 @@
-"""The config files a rendering comes from, and their checksum."""
+"""The config files a rendering ships (a Kubernetes ConfigMap holds them), and the header every
+rendered file starts with."""
 
 from __future__ import annotations
 
@@ -7,35 +8,29 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runtime.config import defaults
+from runtime.config.validate import config_checksum
+
+FILES = (defaults.QUEUES_FILE, defaults.SCHEDULES_FILE)
+OPTIONAL_FILES = (defaults.WORKFLOWS_FILE,)  # shipped when the config has one
 
 
 @dataclass(frozen=True, slots=True)
 class Sources:
-    """The text of queues.yaml and schedules.yaml, as the operator wrote them."""
+    """The config files as the operator wrote them: file name → text."""
 
-    queues: str
-    schedules: str
+    files: dict[str, str]
+    checksum: str  # config_checksum of their bytes: the Plan's config_checksum for the same files
 
     @classmethod
     def read(cls, config_dir: Path) -> Sources:
+        present = [*FILES, *(name for name in OPTIONAL_FILES if (config_dir / name).exists())]
+        raw = {name: (config_dir / name).read_bytes() for name in present}
         return cls(
-            queues=(config_dir / defaults.QUEUES_FILE).read_text(encoding="utf-8"),
-            schedules=(config_dir / defaults.SCHEDULES_FILE).read_text(encoding="utf-8"),
+            files={name: data.decode("utf-8") for name, data in raw.items()},
+            checksum=config_checksum(
+                {name: hashlib.sha256(data).hexdigest() for name, data in raw.items()}
+            ),
         )
-
-    @property
-    def files(self) -> dict[str, str]:
-        return {defaults.QUEUES_FILE: self.queues, defaults.SCHEDULES_FILE: self.schedules}
-
-    @property
-    def checksum(self) -> str:
-        """sha256 of `sha256sum queues.yaml schedules.yaml` output, so anyone can check it:
-        `cd config && sha256sum queues.yaml schedules.yaml | sha256sum`."""
-        lines = "".join(
-            f"{hashlib.sha256(text.encode('utf-8')).hexdigest()}  {name}\n"
-            for name, text in self.files.items()
-        )
-        return hashlib.sha256(lines.encode("utf-8")).hexdigest()
 
 
 def header(target: str, sources: Sources, comment: str = "#") -> str:

@@ -54,11 +54,30 @@ INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {
 }
 
 
-def create_table(name: str, *items: Any) -> None:
-    """Create the table from its columns and constraints, then its indexes (INDEXES)."""
+def create_table(
+    name: str,
+    *columns: sa.Column[Any],
+    key: tuple[str, ...] = (),
+    parents: dict[str, str] | None = None,
+    nulled: tuple[str, ...] = (),
+    unique: tuple[str, ...] = (),
+) -> None:
+    """Create the table, then its indexes (INDEXES). Without a `key` its primary key is a
+    surrogate integer `id`, the first column. `parents` maps a column to the table whose `id`
+    it refers to; deleting the parent deletes the row, or sets the column NULL if `nulled`
+    names it. `unique` is the columns of the table's one unique constraint, if any."""
+    items: list[Any] = [] if key else [integer("id")]
+    items += columns
+    items += [
+        references(name, column, parent, ondelete="SET NULL" if column in nulled else "CASCADE")
+        for column, parent in (parents or {}).items()
+    ]
+    items.append(primary_key(name, *key))
+    if unique:
+        items.append(unique_constraint(name, *unique))
     op.create_table(name, *items)
-    for columns in INDEXES[name]:
-        op.create_index(index_name(name, columns), name, list(columns), unique=False)
+    for indexed in INDEXES[name]:
+        op.create_index(index_name(name, indexed), name, list(indexed), unique=False)
 
 
 def drop_table(name: str) -> None:
@@ -104,16 +123,14 @@ def primary_key(table: str, *columns: str) -> sa.PrimaryKeyConstraint:
     return sa.PrimaryKeyConstraint(*(columns or ("id",)), name=op.f(f"pk_{table}"))
 
 
-def references(
-    table: str, column: str, parent: str, *, ondelete: str = "CASCADE"
-) -> sa.ForeignKeyConstraint:
-    """`table.column` refers to `parent.id`; deleting the parent deletes the row by default."""
+def references(table: str, column: str, parent: str, *, ondelete: str) -> sa.ForeignKeyConstraint:
+    """`table.column` refers to `parent.id`; `ondelete` says what deleting the parent does."""
     return sa.ForeignKeyConstraint(
         [column], [f"{parent}.id"], name=op.f(f"fk_{table}_{column}_{parent}"), ondelete=ondelete
     )
 
 
-def unique(table: str, *columns: str) -> sa.UniqueConstraint:
+def unique_constraint(table: str, *columns: str) -> sa.UniqueConstraint:
     return sa.UniqueConstraint(*columns, name=op.f(f"uq_{table}_{'_'.join(columns)}"))
 
 
@@ -126,49 +143,43 @@ def create_analyses_table(name: str, subject: str, parent: str) -> None:
         document("results"),
         string("provider", 64),
         moment("created_at"),
-        references(name, subject, parent),
-        primary_key(name, subject, "kind"),
+        key=(subject, "kind"),
+        parents={subject: parent},
     )
 
 
 def upgrade() -> None:
     create_table(
         "alerts",
-        integer("id"),
         string("severity", 16),
         string("title", 300),
         text("body"),
         string("dedup_key", 255, nullable=True),
         moment("created_at"),
-        primary_key("alerts"),
-        unique("alerts", "dedup_key"),
+        unique=("dedup_key",),
     )
     create_table(
         "analytics_snapshots",
         sa.Column("day", sa.Date(), nullable=False),
         document("metrics"),
         moment("computed_at"),
-        primary_key("analytics_snapshots", "day"),
+        key=("day",),
     )
     create_table(
         "backups",
-        integer("id"),
         text("path"),
         sa.Column("size_bytes", sa.BigInteger(), nullable=False),
         string("checksum", 128),
         moment("created_at"),
-        primary_key("backups"),
-        unique("backups", "path"),
+        unique=("path",),
     )
     create_table(
         "users",
-        integer("id"),
         string("email", 320),
         string("name", 200, nullable=True),
         string("timezone", 64),
         moment("created_at"),
-        primary_key("users"),
-        unique("users", "email"),
+        unique=("email",),
     )
     create_table(
         "alert_deliveries",
@@ -178,12 +189,11 @@ def upgrade() -> None:
         integer("attempts"),
         text("last_error", nullable=True),
         moment("delivered_at", nullable=True),
-        references("alert_deliveries", "alert_id", "alerts"),
-        primary_key("alert_deliveries", "alert_id", "channel"),
+        key=("alert_id", "channel"),
+        parents={"alert_id": "alerts"},
     )
     create_table(
         "contacts",
-        integer("id"),
         integer("user_id"),
         string("name", 200, nullable=True),
         string("email", 320, nullable=True),
@@ -195,25 +205,20 @@ def upgrade() -> None:
         moment("last_touch_at", nullable=True),
         moment("next_touch_at", nullable=True),
         *timestamps(),
-        references("contacts", "merged_into", "contacts"),
-        references("contacts", "user_id", "users"),
-        primary_key("contacts"),
+        parents={"merged_into": "contacts", "user_id": "users"},
     )
     create_table(
         "exports",
-        integer("id"),
         integer("user_id"),
         string("status", 16),
         document("paths"),
         text("error", nullable=True),
         moment("created_at"),
         moment("finished_at", nullable=True),
-        references("exports", "user_id", "users"),
-        primary_key("exports"),
+        parents={"user_id": "users"},
     )
     create_table(
         "integrations",
-        integer("id"),
         integer("user_id"),
         string("kind", 32),
         string("provider", 64),
@@ -228,12 +233,10 @@ def upgrade() -> None:
         text("last_error", nullable=True),
         text("sync_cursor", nullable=True),
         *timestamps(),
-        references("integrations", "user_id", "users"),
-        primary_key("integrations"),
+        parents={"user_id": "users"},
     )
     create_table(
         "notifications",
-        integer("id"),
         integer("user_id"),
         string("channel", 32),
         document("payload"),
@@ -243,9 +246,8 @@ def upgrade() -> None:
         text("last_error", nullable=True),
         moment("created_at"),
         moment("delivered_at", nullable=True),
-        references("notifications", "user_id", "users"),
-        primary_key("notifications"),
-        unique("notifications", "user_id", "channel", "dedup_key"),
+        parents={"user_id": "users"},
+        unique=("user_id", "channel", "dedup_key"),
     )
     create_table(
         "oauth_states",
@@ -254,42 +256,37 @@ def upgrade() -> None:
         string("provider", 64, nullable=True),
         moment("created_at"),
         moment("expires_at"),
-        references("oauth_states", "user_id", "users"),
-        primary_key("oauth_states", "state"),
+        key=("state",),
+        parents={"user_id": "users"},
     )
     create_analyses_table("contact_analyses", "contact_id", "contacts")
     create_table(
         "contact_tags",
         integer("contact_id"),
         string("tag", 100),
-        references("contact_tags", "contact_id", "contacts"),
-        primary_key("contact_tags", "contact_id", "tag"),
+        key=("contact_id", "tag"),
+        parents={"contact_id": "contacts"},
     )
     create_table(
         "generated_messages",
-        integer("id"),
         integer("contact_id"),
         string("purpose", 64),
         text("draft"),
         string("provider", 64),
         moment("created_at"),
-        references("generated_messages", "contact_id", "contacts"),
-        primary_key("generated_messages"),
-        unique("generated_messages", "contact_id", "purpose"),
+        parents={"contact_id": "contacts"},
+        unique=("contact_id", "purpose"),
     )
     create_table(
         "health_checks",
-        integer("id"),
         integer("integration_id"),
         string("status", 16),
         text("detail", nullable=True),
         moment("checked_at"),
-        references("health_checks", "integration_id", "integrations"),
-        primary_key("health_checks"),
+        parents={"integration_id": "integrations"},
     )
     create_table(
         "interactions",
-        integer("id"),
         integer("contact_id"),
         integer("integration_id", nullable=True),
         string("kind", 16),
@@ -300,14 +297,12 @@ def upgrade() -> None:
         string("source_id", 512, nullable=True),
         document("features", nullable=True),
         moment("created_at"),
-        references("interactions", "contact_id", "contacts"),
-        references("interactions", "integration_id", "integrations", ondelete="SET NULL"),
-        primary_key("interactions"),
-        unique("interactions", "integration_id", "source_id"),
+        parents={"contact_id": "contacts", "integration_id": "integrations"},
+        nulled=("integration_id",),
+        unique=("integration_id", "source_id"),
     )
     create_table(
         "meetings",
-        integer("id"),
         integer("user_id"),
         integer("integration_id", nullable=True),
         string("uid", 512),
@@ -318,10 +313,9 @@ def upgrade() -> None:
         text("description", nullable=True),
         document("attendees"),
         *timestamps(),
-        references("meetings", "integration_id", "integrations", ondelete="SET NULL"),
-        references("meetings", "user_id", "users"),
-        primary_key("meetings"),
-        unique("meetings", "integration_id", "uid"),
+        parents={"integration_id": "integrations", "user_id": "users"},
+        nulled=("integration_id",),
+        unique=("integration_id", "uid"),
     )
     create_table(
         "relationship_scores",
@@ -330,19 +324,17 @@ def upgrade() -> None:
         sa.Column("recency", sa.Float(), nullable=False),
         sa.Column("frequency", sa.Float(), nullable=False),
         moment("computed_at"),
-        references("relationship_scores", "contact_id", "contacts"),
-        primary_key("relationship_scores", "contact_id"),
+        key=("contact_id",),
+        parents={"contact_id": "contacts"},
     )
     create_table(
         "briefings",
-        integer("id"),
         integer("meeting_id"),
         text("content"),
         string("provider", 64),
         moment("created_at"),
-        references("briefings", "meeting_id", "meetings"),
-        primary_key("briefings"),
-        unique("briefings", "meeting_id"),
+        parents={"meeting_id": "meetings"},
+        unique=("meeting_id",),
     )
     create_analyses_table("interaction_analyses", "interaction_id", "interactions")
 
