@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -65,9 +65,17 @@ def pick(name: str, choices: Iterable[str], noun: str) -> str:
     raise UsageError(f"unknown {noun} '{name}'", hint=hint)
 
 
-def ping_broker(url: str, timeout: float = 3.0) -> None:
-    """Fail fast, with exit code 3, when Redis does not answer (or something else does)."""
-    reach.ping(url, timeout)
+def ping_broker(settings: Mapping[str, Any], timeout: float = 3.0) -> None:
+    """Fail fast, with exit code 3, when the broker of Celery `settings` (a Plan's `celery`)
+    does not answer (or something else does)."""
+    options = settings.get("broker_transport_options")
+    reach.ping(str(settings["broker_url"]), timeout, options=options)
+
+
+def ping_backend(settings: Mapping[str, Any], timeout: float = 3.0) -> None:
+    """ping_broker for the result backend."""
+    options = settings.get("result_backend_transport_options")
+    reach.ping(str(settings["result_backend"]), timeout, what="result backend", options=options)
 
 
 def celery_app(plan: Plan) -> Celery:

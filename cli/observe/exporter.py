@@ -31,7 +31,7 @@ def exporter(options: CliOptions, host: str, port: int) -> None:
     from runtime.process.exporter import Exporter
 
     plan = plan_or_fail(options, warnings=True)
-    ping_broker(plan.celery["broker_url"])
+    ping_broker(plan.celery)
     app = celery_app(plan)
     server = Exporter(app, plan, host, port)
     try:

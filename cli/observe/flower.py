@@ -36,7 +36,7 @@ Examples:
 def flower(options: CliOptions, port: int, address: str) -> None:
     """Run Flower on the compiled app (basic auth from AIR_FLOWER_BASIC_AUTH)."""
     plan = plan_or_fail(options, warnings=True)
-    ping_broker(plan.celery["broker_url"])
+    ping_broker(plan.celery)
     env = flower_env(os.environ)
     env["AIR_CONFIG_DIR"] = str(options.config_dir.resolve())
     if not is_loopback(address) and "FLOWER_BASIC_AUTH" not in env:

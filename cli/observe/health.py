@@ -48,7 +48,7 @@ def health(options: CliOptions, output_format: str, pool: str | None, timeout: f
     broker = redact(str(plan.celery["broker_url"]))
     if pool is not None:
         name = pick(pool, plan.workers, "pool")
-        ping_broker(str(plan.celery["broker_url"]), timeout=1.0)
+        ping_broker(plan.celery, timeout=1.0)
         node = observe.local_node(name)
         ok = observe.probe(app, name, timeout)
         found = [

@@ -6,10 +6,10 @@ import signal
 from types import FrameType
 
 import click
-import redis
 
 from cli.common import celery_app, ping_broker, plan_or_fail, redact
 from cli.options import CliOptions, config_option, pass_options
+from runtime.broker.clients import broker_client
 
 EPILOG = """\b
 Examples:
@@ -27,9 +27,9 @@ def monitor(options: CliOptions) -> None:
 
     plan = plan_or_fail(options, warnings=True)
     url = plan.celery["broker_url"]
-    ping_broker(url)
+    ping_broker(plan.celery)
     app = celery_app(plan)
-    client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+    client = broker_client(plan.celery, timeout=5, connect_timeout=2)
     # SIGTERM ends it like Ctrl-C does, through the code that restores the terminal.
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:

@@ -10,6 +10,7 @@ import click
 
 from cli.common import celery_app, echo_table, ping_broker, plan_or_fail
 from cli.options import CliOptions, config_option, format_option, pass_options
+from runtime.broker.clients import broker_client
 from runtime.broker.deadletter import DeadLetter, DeadLetterStore
 from runtime.compiler.plan import Plan
 from runtime.config.errors import UsageError
@@ -31,9 +32,8 @@ def dead() -> None:
 
 def _store(options: CliOptions) -> tuple[Plan, DeadLetterStore]:
     plan = plan_or_fail(options)
-    url = plan.celery["broker_url"]
-    ping_broker(url)
-    return plan, DeadLetterStore.from_url(url)
+    ping_broker(plan.celery)
+    return plan, DeadLetterStore(broker_client(plan.celery, timeout=10, connect_timeout=5))
 
 
 @dead.command("list")

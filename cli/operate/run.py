@@ -148,8 +148,12 @@ def beat(options: CliOptions, dry_run: bool, loglevel: str | None, broker_wait: 
 def _wait_for_broker(plan: Plan, seconds: float) -> None:
     """Celery would retry for minutes (a worker) or die with a traceback (beat): say what is
     wrong at once, wait a bounded time, then exit 3."""
-    url = plan.celery["broker_url"]
-    reach.wait(url, seconds, on_wait=lambda line: click.echo(f"air: {line}", err=True))
+    reach.wait(
+        str(plan.celery["broker_url"]),
+        seconds,
+        on_wait=lambda line: click.echo(f"air: {line}", err=True),
+        options=plan.celery.get("broker_transport_options"),
+    )
 
 
 def _print_command(options: CliOptions, argv: tuple[str, ...], processes: int = 1) -> None:

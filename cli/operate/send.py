@@ -10,10 +10,9 @@ from typing import IO, Any
 import click
 
 from cli import exit_codes
-from cli.common import as_json_arg, celery_app, pick, ping_broker, plan_or_fail
+from cli.common import as_json_arg, celery_app, pick, ping_backend, ping_broker, plan_or_fail
 from cli.operate.workflow_send import send_workflow
 from cli.options import CliOptions, config_option, pass_options, seconds_option
-from runtime.broker import reach
 from runtime.config.errors import AirError, BrokerUnreachable, UsageError
 from runtime.config.redact import redact
 
@@ -99,9 +98,9 @@ def send(
     plan = plan_or_fail(options)
     policy = plan.tasks[pick(task, plan.tasks, "task")]
     calls = _read_calls(many) if many is not None else None
-    ping_broker(plan.celery["broker_url"])
+    ping_broker(plan.celery)
     if wait:  # before publishing: a task nobody can wait for should not be sent
-        reach.ping(plan.celery["result_backend"], what="result backend")
+        ping_backend(plan.celery)
     app = celery_app(plan)
     queue, priority = plan.route(policy.name)
     if calls is not None:

@@ -15,6 +15,7 @@ import click
 from cli.common import echo_table, pick, plan_or_fail
 from cli.operate.processes import pool_children
 from cli.options import CliOptions, config_option, pass_options, seconds_option
+from runtime.broker.clients import is_sentinel
 from runtime.compiler.plan import Plan, WorkerPlan
 from runtime.config.errors import BrokerUnreachable
 from runtime.config.redact import redact
@@ -150,6 +151,8 @@ def _ensure_broker(plan: Plan, say: Callable[[str], None]) -> list[embedded.Redi
     machine. Returns the servers started here, to stop on the way out."""
     started: list[embedded.RedisServer] = []
     for url in (plan.celery["broker_url"], plan.celery["result_backend"]):
+        if is_sentinel(url):  # a Sentinel's servers are the operator's: start none behind it
+            continue
         host, port = embedded.host_port(url)
         if embedded.answers(host, port):
             continue

@@ -10,9 +10,9 @@ from typing import Any
 import click
 
 from cli import exit_codes
-from cli.common import celery_app, pick, ping_broker, plan_or_fail
+from cli.common import celery_app, pick, ping_backend, ping_broker, plan_or_fail
 from cli.options import CliOptions
-from runtime.broker import reach
+from runtime.broker.clients import broker_client
 from runtime.config.errors import AirError, UsageError
 
 
@@ -23,7 +23,6 @@ class WorkflowFailed(AirError):
 
 
 def send_workflow(options: CliOptions, name: str, wait: bool, timeout: float) -> None:
-    import redis
 
     from runtime.broker.workflow_runs import WorkflowRuns
     from runtime.sending import workflows
@@ -35,11 +34,11 @@ def send_workflow(options: CliOptions, name: str, wait: bool, timeout: float) ->
             hint=f"declare it in {options.config_dir / 'workflows.yaml'}",
         )
     workflow = plan.workflows[pick(name, plan.workflows, "workflow")]
-    ping_broker(plan.celery["broker_url"])
+    ping_broker(plan.celery)
     if wait:  # before starting it: a run nobody can follow should not be started
-        reach.ping(plan.celery["result_backend"], what="result backend")
+        ping_backend(plan.celery)
     app = celery_app(plan)
-    runs = WorkflowRuns(redis.Redis.from_url(plan.celery["broker_url"]))
+    runs = WorkflowRuns(broker_client(plan.celery))
     run_id, last = workflows.send(app, plan, workflow, runs)
     click.echo(f"sent workflow {name}[{run_id}]: {workflow.size} steps", err=True)
     click.echo(run_id)

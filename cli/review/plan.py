@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -115,7 +117,10 @@ def _execute(opts: PlanOptions) -> int:
     head = _revision(opts, head_label, head_commit, contents, paths)
     result = compare(base, head, datetime.now(UTC))
     if opts.live:
-        result = _count_waiting(result, opts.broker or str(base.plan.celery["broker_url"]))
+        settings = base.plan.celery
+        if opts.broker:  # the same transport options: a Sentinel URL needs its master name
+            settings = {**settings, "broker_url": opts.broker}
+        result = _count_waiting(result, settings)
     click.echo(FORMATS[opts.format](result, color=opts.cli.color), nl=False, color=opts.cli.color)
     if not result.items:
         return exit_codes.OK
@@ -153,14 +158,16 @@ def _revision(
     return Revision.of(label, commit, validation, compile_plan(validation.config))
 
 
-def _count_waiting(result: PlanDiff, url: str) -> PlanDiff:
+def _count_waiting(result: PlanDiff, settings: Mapping[str, Any]) -> PlanDiff:
     import redis
 
     from cli.common import ping_broker, redact
+    from runtime.broker.clients import broker_client
     from runtime.broker.queues import read_queues
 
-    ping_broker(url)
-    client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+    url = str(settings["broker_url"])
+    ping_broker(settings)
+    client = broker_client(settings, timeout=5, connect_timeout=5)
     try:
         depths = read_queues(client, result.stranded_queues())
         return result.with_waiting({queue.name: queue.depth for queue in depths})

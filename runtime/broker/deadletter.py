@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import redis
 
+from runtime.broker.clients import client_for
 from runtime.broker.redis_values import text
 
 INDEX = "air:dead"  # sorted set: task id -> time of failure
@@ -60,8 +61,9 @@ class DeadLetterStore:
         self.client = client
 
     @classmethod
-    def from_url(cls, url: str) -> DeadLetterStore:
-        return cls(redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5))
+    def from_url(cls, url: str, options: Mapping[str, Any] | None = None) -> DeadLetterStore:
+        """The store in the Redis at `url` (`options`: its transport options, for Sentinel)."""
+        return cls(client_for(url, options, timeout=10, connect_timeout=5))
 
     def add(self, letter: DeadLetter) -> None:
         """Record a dead letter; recording the same task id again replaces the entry."""

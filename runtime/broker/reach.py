@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from runtime.config.errors import BrokerUnreachable
@@ -18,18 +19,34 @@ class NoAnswer(BrokerUnreachable):
     """Raised when nothing answers at the Redis address (yet): worth waiting for."""
 
 
-def ping(url: str, timeout: float = 3.0, *, what: str = "broker") -> None:
+def ping(
+    url: str,
+    timeout: float = 3.0,
+    *,
+    what: str = "broker",
+    options: Mapping[str, Any] | None = None,
+) -> None:
     """Return if Redis at `url` answers PING within `timeout`; else raise BrokerUnreachable
-    with one line saying what answered (nothing, or something that is not Redis)."""
+    with one line saying what answered (nothing, or something that is not Redis). `options`:
+    the URL's transport options (a Sentinel URL's master name: runtime/broker/clients.py)."""
     import redis  # here, not at the top: importing this module must stay cheap
+    from redis.sentinel import MasterNotFoundError
 
-    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    from runtime.broker.clients import client_for
+
+    client = client_for(url, options, timeout=timeout, connect_timeout=timeout)
     try:
         client.ping()
     except redis.AuthenticationError as exc:  # a ConnectionError too: test it first
         raise BrokerUnreachable(
             f"the {what} at {redact(url)} refused the password: {exc}",
             hint="set the password in the URL's environment variable (AIR_BROKER_URL)",
+        ) from None
+    except MasterNotFoundError as exc:  # its text lists every Sentinel client's repr
+        name = str(exc).split(" : ", 1)[0].removeprefix("No master found for ")
+        raise NoAnswer(
+            f"the {what} at {redact(url)} does not answer: no Sentinel named master {name}",
+            hint="start the Sentinels, or check broker.sentinel.master_name",
         ) from None
     except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
         if isinstance(exc, redis.ConnectionError) and _listening(url, timeout):
@@ -68,6 +85,7 @@ def wait(
     what: str = "broker",
     on_wait: Callable[[str], None] | None = None,
     poll: float = 1.0,
+    options: Mapping[str, Any] | None = None,
 ) -> None:
     """Ping until Redis answers or `seconds` have passed (then the last NoAnswer is raised);
     something that answers but is not Redis fails at once. `on_wait` hears once, at the first
@@ -76,7 +94,8 @@ def wait(
     said = False
     while True:
         try:
-            ping(url, timeout=min(3.0, max(0.1, deadline - time.monotonic())), what=what)
+            timeout = min(3.0, max(0.1, deadline - time.monotonic()))
+            ping(url, timeout=timeout, what=what, options=options)
             return
         except NoAnswer as exc:
             left = deadline - time.monotonic()

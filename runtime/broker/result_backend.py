@@ -42,7 +42,7 @@ from typing import Any
 
 import redis
 from celery import states
-from celery.backends.redis import RedisBackend
+from celery.backends.redis import RedisBackend, SentinelBackend
 from celery.exceptions import BackendStoreError
 from kombu.utils.encoding import bytes_to_str
 
@@ -174,3 +174,8 @@ def spool_result(key: str, value: str | bytes, expires: int) -> Path:
     path = folder / f"{name}.json"
     temporary.rename(path)
     return path
+
+
+class SentinelResultBackend(RedisResultBackend, SentinelBackend):  # type: ignore[misc]
+    """The same store on the master that Celery's SentinelBackend finds through the Sentinels
+    (`master_name` and `sentinel_kwargs` from result_backend_transport_options)."""

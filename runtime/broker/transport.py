@@ -30,7 +30,10 @@ stay in Redis's unacked index and come back after the visibility timeout, as for
 lost mid-task. The worker reconnects and carries on.
 
 Used for `redis://` brokers (runtime/compiler/compile.py); `rediss://` and `redis+socket://`
-URLs keep kombu's own transport.
+URLs keep kombu's own transport. `sentinel://` brokers use SentinelTransport: this channel on
+kombu's Sentinel connection pool, so the fetch script, the shared client and the crash fix
+stay, and every connection asks the Sentinels where the master is. After a failover the new
+master does not know the fetch script yet: its NoScriptError loads it again (_read_fetch).
 """
 
 from __future__ import annotations
@@ -248,3 +251,13 @@ class Transport(kombu_redis.Transport):
     def register_with_event_loop(self, connection: Any, loop: Any) -> None:
         self.air_loop = loop
         super().register_with_event_loop(connection, loop)  # type: ignore[no-untyped-call]
+
+
+class SentinelChannel(Channel, kombu_redis.SentinelChannel):
+    """air's channel on kombu's Sentinel-managed pool: kombu's SentinelChannel only builds the
+    pool (`_get_pool`) and reads `master_name`/`sentinel_kwargs`; air's Channel does the rest."""
+
+
+class SentinelTransport(Transport):
+    Channel = SentinelChannel
+    default_port: Any = kombu_redis.SentinelTransport.default_port

@@ -15,10 +15,10 @@ import logging
 import os
 from typing import Any
 
-import redis
 from celery import states
 from celery.exceptions import Ignore
 
+from runtime.broker.clients import broker_client
 from runtime.broker.deadletter import DeadLetter, DeadLetterStore
 from runtime.broker.fetch import DONE
 from runtime.broker.ratelimit import Limiter
@@ -37,15 +37,16 @@ DEFER_AT_MOST = 300.0  # a start is booked at most this far ahead; later ones as
 _clients: dict[tuple[int, str], Any] = {}  # (pid, url): one client per process, fork-safe
 
 
-def _client(url: str) -> Any:
-    key = (os.getpid(), url)
+def _client(conf: Any) -> Any:
+    """The broker client of this process for the app settings `conf`."""
+    key = (os.getpid(), conf.broker_url)
     if key not in _clients:
-        _clients[key] = redis.Redis.from_url(url)
+        _clients[key] = broker_client(conf)
     return _clients[key]
 
 
 def claims(app: Any) -> Claims:
-    return Claims(_client(app.conf.broker_url))
+    return Claims(_client(app.conf))
 
 
 def arguments(app: Any, name: str, args: Any, kwargs: Any) -> dict[str, Any]:
@@ -93,7 +94,7 @@ def before_start(task: Any, policy: TaskPlan) -> None:
             raise Ignore()
         _count_redelivery(task, policy)
     if policy.cluster_rate_limit and not headers.get(BOOKED):
-        limiter = Limiter(_client(task.app.conf.broker_url))
+        limiter = Limiter(_client(task.app.conf))
         wait = limiter.book(task.name, policy.cluster_rate_limit, DEFER_AT_MOST)
         if wait is None or wait > START_WITHIN:
             _send_again(task, DEFER_AT_MOST if wait is None else wait, booked=wait is not None)
@@ -123,7 +124,7 @@ def _count_redelivery(task: Any, policy: TaskPlan) -> None:
     a task that kills its process would come back forever. Past max(retry.max,
     MIN_REDELIVERIES) redeliveries it is dead-lettered as worker-lost."""
     request = task.request
-    client = _client(task.app.conf.broker_url)
+    client = _client(task.app.conf)
     key = REDELIVERIES.format(request.id)
     count = int(client.incr(key))
     client.expire(key, 86400)

@@ -12,6 +12,7 @@ from celery import signals
 from celery.exceptions import TimeLimitExceeded, WorkerLostError
 
 from runtime.broker import workflow_runs as workflows
+from runtime.broker.clients import broker_client
 from runtime.broker.deadletter import DeadLetter, DeadLetterStore
 from runtime.broker.result_backend import RedisResultBackend
 from runtime.broker.workflow_runs import WorkflowRuns
@@ -75,9 +76,10 @@ def _plan() -> Plan:
 
 
 def store() -> DeadLetterStore:
-    url = _app().conf.broker_url
+    conf = _app().conf
+    url = conf.broker_url
     if url not in _stores:
-        _stores[url] = DeadLetterStore.from_url(url)
+        _stores[url] = DeadLetterStore(broker_client(conf, timeout=10, connect_timeout=5))
     return _stores[url]
 
 

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from runtime.compiler import workers
 from runtime.compiler.plan import Plan, QueuePlan, RetryPlan, ScheduleEntry, TaskPlan, WorkflowPlan
 from runtime.compiler.workers import APP, flags, worker_plan
-from runtime.config.model import Config, Queue, Schedule, Task
+from runtime.config.model import Broker, Config, Queue, Schedule, Sentinel, Task
 from runtime.config.rules.workflows import longest_run
 from runtime.config.units import redis_priority
 from runtime.config.validate import InvalidConfig, Validation, validate
@@ -27,6 +27,9 @@ UNACKED_MUTEX_EXPIRE = 10  # seconds: see broker_transport_options below
 # kombu's Redis transport keeps one list per priority step; its default [0, 3, 6, 9] folds
 # ten priorities into four buckets. Ten steps keep every air priority distinct.
 PRIORITY_STEPS = list(range(10))
+# Notice a dead broker connection (or Sentinel) instead of blocking on it forever.
+SOCKET_TIMEOUT = 30
+SOCKET_CONNECT_TIMEOUT = 5
 
 BEAT_OPTIONS: dict[str, object] = {
     "scheduler": "runtime.sending.beat:RedisScheduler",
@@ -234,11 +237,13 @@ def _celery_settings(
             # so two sweeps overlapping after an early expiry restore nothing twice.
             "unacked_mutex_expire": UNACKED_MUTEX_EXPIRE,
             # Notice a dead broker connection instead of blocking on it forever.
-            "socket_timeout": 30,
-            "socket_connect_timeout": 5,
+            "socket_timeout": SOCKET_TIMEOUT,
+            "socket_connect_timeout": SOCKET_CONNECT_TIMEOUT,
             "socket_keepalive": True,
             "health_check_interval": 25,
+            **_sentinel_options(broker.sentinel, broker.url),
         },
+        **_backend_options(broker),
         "redis_socket_timeout": 30,
         "redis_socket_connect_timeout": 5,
         "redis_socket_keepalive": True,
@@ -251,16 +256,42 @@ def _celery_settings(
 
 def _result_backend_class(url: str) -> str | None:
     """Redis result backends use air's one-round-trip store (runtime/broker/result_backend.py)."""
-    if urlsplit(url).scheme in ("redis", "rediss"):
+    scheme = urlsplit(url).scheme
+    if scheme in ("redis", "rediss"):
         return "runtime.broker.result_backend:RedisResultBackend"
+    if scheme == "sentinel":
+        return "runtime.broker.result_backend:SentinelResultBackend"
     return None
 
 
 def _transport(url: str) -> dict[str, str]:
-    """redis:// brokers use air's kombu Redis transport subclass (runtime/broker/transport.py)."""
-    if urlsplit(url).scheme == "redis":
+    """redis:// and sentinel:// brokers use air's kombu transport (runtime/broker/transport.py)."""
+    scheme = urlsplit(url).scheme
+    if scheme == "redis":
         return {"broker_transport": "runtime.broker.transport:Transport"}
+    if scheme == "sentinel":
+        return {"broker_transport": "runtime.broker.transport:SentinelTransport"}
     return {}
+
+
+def _backend_options(broker: Broker) -> dict[str, object]:
+    options = _sentinel_options(broker.sentinel, broker.result_backend)
+    return {"result_backend_transport_options": options} if options else {}
+
+
+def _sentinel_options(sentinel: Sentinel | None, url: str) -> dict[str, object]:
+    """The transport options kombu's and Celery's Sentinel support read, for a sentinel:// URL:
+    the master's name, and for the connections to the Sentinels themselves their password and
+    the same socket bounds as the master's (redis-py drops those once sentinel_kwargs is set)."""
+    if sentinel is None or urlsplit(url).scheme != "sentinel":
+        return {}
+    sentinel_kwargs: dict[str, object] = {
+        "socket_timeout": SOCKET_TIMEOUT,
+        "socket_connect_timeout": SOCKET_CONNECT_TIMEOUT,
+    }
+    if sentinel.password:
+        sentinel_kwargs["password"] = sentinel.password
+    return {"master_name": sentinel.master_name, "sentinel_kwargs": sentinel_kwargs}
 
 
 def _annotation(task: TaskPlan) -> dict[str, object]:

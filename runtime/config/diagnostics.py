@@ -98,6 +98,7 @@ CODES: dict[str, str] = {
     "AIR501": "plaintext password in a broker URL",
     "AIR502": "unsupported broker URL scheme",
     "AIR503": "broker URL port or database out of range",
+    "AIR504": "sentinel:// URL without broker.sentinel",
 }
 
 

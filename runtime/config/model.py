@@ -78,7 +78,16 @@ class Broker:
     result_backend: str
     visibility_timeout: timedelta
     result_expires: timedelta
+    sentinel: Sentinel | None = None
     origin: Origin = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sentinel:
+    """Redis Sentinel for sentinel:// URLs: the master's name and the Sentinels' password."""
+
+    master_name: str
+    password: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -238,7 +247,15 @@ def _broker(data: dict[str, Any], origin: Origin) -> Broker:
         result_backend=_value(data, "result_backend", str, url),
         visibility_timeout=_duration(data, "visibility_timeout", defaults.BROKER),
         result_expires=_duration(data, "result_expires", defaults.BROKER),
+        sentinel=_sentinel(data["sentinel"]) if isinstance(data.get("sentinel"), dict) else None,
         origin=origin,
+    )
+
+
+def _sentinel(data: dict[str, Any]) -> Sentinel:
+    return Sentinel(
+        master_name=_value(data, "master_name", str, ""),
+        password=_value(data, "password", str, ""),
     )
 
 

@@ -18,18 +18,29 @@ def redact(text: str) -> str:
 
 
 def redact_data(value: Any) -> Any:
-    """A JSON-like document with `redact` applied to every string in it."""
+    """A JSON-like document with `redact` applied to every string in it, and the value of every
+    `password` key (a Sentinel's, in the transport options) masked."""
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, dict):
-        return {key: redact_data(item) for key, item in value.items()}
+        return {
+            key: MASK if key == "password" and item else redact_data(item)
+            for key, item in value.items()
+        }
     if isinstance(value, list | tuple):
         return [redact_data(item) for item in value]
     return value
 
 
 def _redact_token(match: re.Match[str]) -> str:
-    token = _QUERY.sub(rf"\1{MASK}", match.group(0))
+    token = match.group(0)
+    if token.count("://") > 1:  # sentinel://:pw@h1:26379;sentinel://:pw@h2:26379
+        return ";".join(_redact_url(part) for part in token.split(";"))
+    return _redact_url(token)
+
+
+def _redact_url(token: str) -> str:
+    token = _QUERY.sub(rf"\1{MASK}", token)
     at = token.rfind("@")
     if at <= 0:
         return token

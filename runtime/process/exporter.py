@@ -21,6 +21,7 @@ from prometheus_client.core import (
 )
 
 from runtime.broker.beats import live_beats
+from runtime.broker.clients import broker_client
 from runtime.broker.deadletter import DeadLetterStore
 from runtime.broker.fires import LAST_RUN
 from runtime.broker.queues import QueueDepth, read_queues
@@ -183,9 +184,7 @@ class Exporter:
 
     def __init__(self, app: Any, plan: Plan, host: str, port: int) -> None:
         self.tally = Tally(route=lambda task: plan.route(task)[0])
-        self.client = redis.Redis.from_url(
-            plan.celery["broker_url"], socket_timeout=5, socket_connect_timeout=2
-        )
+        self.client = broker_client(plan.celery, timeout=5, connect_timeout=2)
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(AirCollector(plan, self.client, self.tally))
         self.watcher = EventWatcher(app, self.tally)

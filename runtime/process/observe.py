@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,6 +14,7 @@ from typing import Any
 import redis
 
 from runtime.broker.beats import live_beats
+from runtime.broker.clients import broker_client
 from runtime.broker.fires import LAST_RUN
 from runtime.broker.queues import QueueDepth, read_queues
 from runtime.broker.redis_values import text
@@ -89,8 +90,7 @@ def snapshot(
 ) -> Snapshot:
     """Everything health and status read, in about `timeout` seconds (sooner once `enough` of
     the workers answered); BrokerUnreachable when Redis does not answer."""
-    url = str(plan.celery["broker_url"])
-    with _reach(url) as client:
+    with _reach(plan.celery) as client:
         queues = read_queues(client, [q.name for q in plan.queues])
         beat = read_beat(client)
         counts = WorkflowRuns(client).counts()
@@ -165,12 +165,10 @@ def read_beat(client: Any) -> Beat:
 class _reach:
     """A short-timeout Redis client that has answered PING, closed on exit."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.client = redis.Redis.from_url(
-            _redis_py_url(url),
-            socket_timeout=CONNECT_TIMEOUT,
-            socket_connect_timeout=CONNECT_TIMEOUT,
+    def __init__(self, settings: Mapping[str, Any]) -> None:
+        self.url = str(settings["broker_url"])
+        self.client = broker_client(
+            settings, timeout=CONNECT_TIMEOUT, connect_timeout=CONNECT_TIMEOUT
         )
 
     def __enter__(self) -> Any:
@@ -186,13 +184,6 @@ class _reach:
 
     def __exit__(self, *_: object) -> None:
         self.client.close()
-
-
-def _redis_py_url(url: str) -> str:
-    """kombu spells a Unix socket redis+socket:///path; redis-py spells it unix:///path."""
-    if url.startswith("redis+socket://"):
-        return "unix://" + url.removeprefix("redis+socket://")
-    return url
 
 
 def _worker(node: str, info: dict[str, Any]) -> Worker:

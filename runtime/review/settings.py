@@ -9,12 +9,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from runtime.compiler.plan import Plan
 from runtime.compiler.workers import WORKER_FLAGS
 from runtime.config import pointer as ptr
 from runtime.config.model import Config, Origin
+from runtime.config.redact import MASK, redact
 from runtime.config.source import Document
 from runtime.config.units import format_duration, redis_priority
 
@@ -97,12 +97,6 @@ def _names(names: list[str], listed: int = 3) -> str:
     return f"[{', '.join(names[:listed])}, ... ({len(names)} in all)]"
 
 
-def redact(url: str) -> str:
-    """A URL with its password replaced by ***, safe to print."""
-    password = urlsplit(url).password
-    return url.replace(f":{password}@", ":***@") if password else url
-
-
 class Locator:
     """Positions of origins in the documents one validation read."""
 
@@ -164,6 +158,24 @@ def broker_item(config: Config, where: Locator) -> Item:
             "result_expires",
         ),
     ]
+    if broker.sentinel is not None:
+        sentinel = broker.sentinel
+        settings += [
+            Setting(
+                "sentinel.master_name",
+                sentinel.master_name,
+                sentinel.master_name,
+                where.source(at("sentinel", "master_name")),
+                "broker_transport_options.master_name (and the result backend's)",
+            ),
+            Setting(  # never the password itself: only whether one is set
+                "sentinel.password",
+                MASK if sentinel.password else "",
+                MASK if sentinel.password else "(none)",
+                where.source(at("sentinel", "password")),
+                "broker_transport_options.sentinel_kwargs.password",
+            ),
+        ]
     source = where.declared(broker.origin) if where.written(broker.origin) else Source("builtin")
     return _item("broker", "broker", source, settings)
 

@@ -21,6 +21,7 @@ from celery.beat import Scheduler
 from kombu.exceptions import OperationalError
 
 from runtime.broker.beats import BeatInfo, beat_alive, beat_gone
+from runtime.broker.clients import broker_client
 from runtime.broker.fires import Fire, Fires
 from runtime.broker.workflow_runs import WorkflowRuns
 from runtime.compiler.plan import Plan
@@ -51,9 +52,7 @@ class RedisScheduler(Scheduler):  # type: ignore[misc]
 
     def __init__(self, app: Any, *args: Any, **kwargs: Any) -> None:
         self.plan: Plan = app.air_plan
-        self.redis = redis.Redis.from_url(
-            app.conf.broker_url, socket_timeout=5, socket_connect_timeout=3
-        )
+        self.redis = broker_client(app.conf, timeout=5, connect_timeout=3)
         self.fires = Fires(self.redis)
         self.runs = WorkflowRuns(self.redis)
         now = time.time()

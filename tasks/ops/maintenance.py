@@ -20,6 +20,7 @@ import redis
 import structlog
 from celery import shared_task
 
+from runtime.broker.clients import broker_client
 from runtime.broker.deadletter import DeadLetterStore
 from runtime.config.units import format_duration, parse_duration
 from tasks import store
@@ -73,7 +74,7 @@ def run_maintenance(
 def maintenance(self: Any) -> dict[str, Any]:
     """Prune old dead letters, clean expired results, VACUUM/ANALYZE the database.
     Returns {dead_letters_pruned, results_cleaned, vacuumed}."""
-    letters = DeadLetterStore.from_url(self.app.conf.broker_url)
+    letters = DeadLetterStore(broker_client(self.app.conf, timeout=10, connect_timeout=5))
     try:
         return run_maintenance(letters, MaintenanceSettings.from_env(), self.app.backend)
     finally:

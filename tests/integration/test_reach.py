@@ -73,3 +73,13 @@ def test_wait_returns_once_redis_comes_up(tmp_path: Path) -> None:
         server.stop()
 
     assert len(heard) == 1  # it did wait, and said so once
+
+
+def test_no_sentinel_answering_is_one_short_line_without_secrets() -> None:
+    url = f"sentinel://:s3cret@127.0.0.1:{free_port()}/0;sentinel://127.0.0.1:{free_port()}"
+    options = {"master_name": "mymaster", "sentinel_kwargs": {"password": "sentinel-pw"}}
+    with pytest.raises(reach.NoAnswer) as caught:
+        reach.ping(url, 1.0, options=options)
+    message = caught.value.message
+    assert message.endswith("no Sentinel named master 'mymaster'")
+    assert "s3cret" not in message and "sentinel-pw" not in message and "\n" not in message

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from runtime.config.diagnostics import Diagnostic
 from runtime.config.model import Config
-from runtime.config.rules.broker import broker_url
+from runtime.config.rules.broker import broker_url, sentinel_password
 from runtime.config.rules.context import Context, Rule
 from runtime.config.rules.delivery import at_most_once_retries
 from runtime.config.rules.fires import fire_timing
@@ -42,6 +42,7 @@ RULES: tuple[Rule, ...] = (
     timezones,
     fire_timing,
     broker_url,
+    sentinel_password,
     workflow_tasks,
     workflow_duration,
     workflow_schedules,

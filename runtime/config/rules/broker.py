@@ -1,4 +1,5 @@
-"""Rules on the broker: URL schemes, and no plaintext password in committed YAML."""
+"""Rules on the broker: URL schemes, Sentinel settings, and no plaintext password in committed
+YAML."""
 
 from __future__ import annotations
 
@@ -9,7 +10,11 @@ from runtime.config.diagnostics import Diagnostic
 from runtime.config.redact import redact
 from runtime.config.rules.context import Context, has
 
-BROKER_SCHEMES = ("redis", "rediss", "redis+socket")
+BROKER_SCHEMES = ("redis", "rediss", "redis+socket", "sentinel")
+SCHEMES_HINT = (
+    "use redis://host:port/db, rediss:// for TLS, redis+socket:///path, "
+    "or sentinel://host:26379;sentinel://host2:26379"
+)
 
 
 def broker_url(ctx: Context) -> Iterator[Diagnostic]:
@@ -25,7 +30,7 @@ def broker_url(ctx: Context) -> Iterator[Diagnostic]:
                 "AIR502",
                 f"broker.{key} '{redact(url)}' is not a valid URL: {redact(str(exc))}",
                 origin,
-                hint="use redis://host:port/db, rediss:// for TLS, or redis+socket:///path",
+                hint=SCHEMES_HINT,
             )
             continue
         if scheme not in BROKER_SCHEMES:
@@ -33,7 +38,15 @@ def broker_url(ctx: Context) -> Iterator[Diagnostic]:
                 "AIR502",
                 f"broker.{key} '{redact(url)}' uses scheme '{scheme}'; air runs on Redis",
                 origin,
-                hint="use redis://host:port/db, rediss:// for TLS, or redis+socket:///path",
+                hint=SCHEMES_HINT,
+            )
+            continue
+        if scheme == "sentinel" and broker.sentinel is None:
+            yield ctx.error(
+                "AIR504",
+                f"broker.{key} '{redact(url)}' is a Sentinel URL, but broker.sentinel is not set",
+                origin,
+                hint="name the master: sentinel: {master_name: ${AIR_SENTINEL_MASTER:-mymaster}}",
             )
             continue
         problem = _address_problem(url, scheme)
@@ -47,8 +60,8 @@ def broker_url(ctx: Context) -> Iterator[Diagnostic]:
             continue
         doc = ctx.docs[origin.file]
         template = doc.templates.get(origin.pointer, url) if has(ctx, origin) else ""
-        try:
-            password = urlsplit(template).password
+        try:  # the first address of a Sentinel URL holds the master's password
+            password = urlsplit(template.split(";", 1)[0]).password
         except ValueError:  # the template is no URL; the expanded value is, and was checked
             password = None
         if password and "${" not in password:
@@ -60,8 +73,31 @@ def broker_url(ctx: Context) -> Iterator[Diagnostic]:
             )
 
 
+def sentinel_password(ctx: Context) -> Iterator[Diagnostic]:
+    """The Sentinels' password belongs in the environment, like a broker URL's."""
+    broker = ctx.config.broker
+    if broker.sentinel is None or not broker.sentinel.password:
+        return
+    origin = broker.origin.at("sentinel", "password")
+    template = ctx.docs[origin.file].templates.get(origin.pointer, broker.sentinel.password)
+    if "${" not in template:
+        yield ctx.warning(
+            "AIR501",
+            "broker.sentinel.password is a plaintext password",
+            origin,
+            hint="read it from the environment: password: ${AIR_SENTINEL_PASSWORD}",
+        )
+
+
 def _address_problem(url: str, scheme: str) -> str | None:
-    """What redis-py would fail on when connecting: the port and the database number."""
+    """What redis-py would fail on when connecting: the port and the database number (of
+    every address of a Sentinel URL)."""
+    if scheme == "sentinel":
+        for part in url.split(";"):
+            problem = _address_problem(part.strip(), "redis")
+            if problem:
+                return problem
+        return None
     parts = urlsplit(url)
     try:
         port = parts.port
