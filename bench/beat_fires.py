@@ -14,7 +14,6 @@ Raw results go to bench/results/ (git-ignored).
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -28,8 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402  (bench/ is not a package)
     ROOT,
+    arguments,
     entry_point,
     markdown_table,
+    parse,
     percentile,
     publish,
     text_table,
@@ -90,11 +91,10 @@ def per_fire(fire: Callable[[int], None], count: int, start: int) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--fires", type=int, default=300)
-    parser.add_argument("--no-docs", action="store_true")
-    args = parser.parse_args()
+    parser = arguments(__doc__)
+    parser.add_argument("--rounds", type=int, default=7, help="timed rounds of each way (7)")
+    parser.add_argument("--fires", type=int, default=300, help="fires per round (300)")
+    args = parse(parser, None, rounds=1, fires=1)
 
     with tempfile.TemporaryDirectory(prefix="beat-bench-") as tmp:
         broker = Broker(Path(tmp))

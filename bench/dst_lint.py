@@ -14,7 +14,6 @@ Europe/Berlin, America/New_York, Asia/Tokyo or Australia/Sydney, the rest UTC).
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -25,7 +24,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _common import ROOT, entry_point, environment, markdown_table, publish, write_results  # noqa: E402
+from _common import (  # noqa: E402  (bench/ is not a package)
+    ROOT,
+    arguments,
+    entry_point,
+    environment,
+    markdown_table,
+    parse,
+    publish,
+    write_results,
+)
 from validate import LARGE, generate  # noqa: E402
 
 from runtime.config import cron, rules  # noqa: E402
@@ -47,10 +55,9 @@ def timed(loaded: Validation, with_lint: bool) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=30, help="timed rounds per variant")
-    parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
-    args = parser.parse_args(argv)
+    parser = arguments(__doc__)
+    parser.add_argument("--rounds", type=int, default=30, help="timed rounds per variant (30)")
+    args = parse(parser, argv, rounds=1)
     with tempfile.TemporaryDirectory(prefix="air-bench-dst-") as workdir:
         dirs = {"shipped": ROOT / "config", "2000t/500s": generate(Path(workdir), *LARGE)}
         configs = {name: validate(path, {}) for name, path in dirs.items()}

@@ -29,8 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402  (bench/ is not a package)
     ROOT,
     BenchError,
+    arguments,
     entry_point,
     markdown_table,
+    parse,
     percentile,
     publish,
     text_table,
@@ -266,17 +268,13 @@ def render(env: dict[str, Any], args: argparse.Namespace, result: dict[str, Any]
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__)
     add = parser.add_argument
     add("--messages", type=int, default=100_000, help="waiting messages (100000)")
     add("--scrapes", type=int, default=30, help="timed scrapes of each exporter (30)")
     add("--sends", type=int, default=1000, help="sends per stamp round (1000)")
     add("--rounds", type=int, default=30, help="timed pairs of stamp rounds (30)")
-    add("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
-    args = parser.parse_args(argv)
-    if min(args.messages, args.scrapes, args.sends, args.rounds) < 1:
-        parser.error("every count must be at least 1")
-    return args
+    return parse(parser, argv, messages=1, scrapes=1, sends=1, rounds=1)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

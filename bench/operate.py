@@ -15,7 +15,6 @@ Raw results go to bench/results/ (git-ignored).
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -28,9 +27,11 @@ from _common import (  # noqa: E402  (bench/ is not a package)
     ROOT,
     Command,
     Timing,
+    arguments,
     entry_point,
     markdown_table,
     measure,
+    parse,
     publish,
     script,
     text_table,
@@ -127,10 +128,9 @@ def render(env: dict[str, Any], runs: int, timings: dict[str, Timing]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("--runs", type=int, default=15, help="timed runs per command (15)")
-    parser.add_argument("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
-    args = parser.parse_args(argv)
+    args = parse(parser, argv, runs=1)
     # The bench config private_broker writes goes unused: this times the shipped one.
     with private_broker("operate", MARKER, [1]) as bench:
         broker = bench.broker

@@ -32,10 +32,12 @@ from _common import (  # noqa: E402  (bench/ is not a package)
     BenchError,
     Command,
     Timing,
+    arguments,
     entry_point,
     environment,
     markdown_table,
     measure,
+    parse,
     report,
     run_once,
     script,
@@ -142,13 +144,9 @@ def render(env: dict[str, Any], runs: int, timings: dict[str, Timing],
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("--runs", type=int, default=15, help="timed runs per command (15)")
-    parser.add_argument("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
-    args = parser.parse_args(argv)
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
-    return args
+    return parse(parser, argv, runs=1)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

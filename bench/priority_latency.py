@@ -408,7 +408,7 @@ def render(env: dict[str, Any], args: argparse.Namespace, rows: list[dict[str, A
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = common.arguments(__doc__)
     add = parser.add_argument
     add("--backlog", type=int, default=20000, help="low-priority tasks queued (20000)")
     add("--work-ms", type=float, default=1.0, help="sleep of every task, ms (1)")
@@ -421,13 +421,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--settle", type=float, default=1.0, help="seconds of backlog work before sending (1)")
     add("--rounds", type=int, default=3, help="runs of air and of Celery (3)")
     add("--wrong-way-rounds", type=int, default=1, help="runs of the wrong-way case; 0 skips (1)")
-    add("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
-    args = parser.parse_args(argv)
-    if args.rounds < 1 or args.singles < 1 or args.bursts < 1 or args.burst_size < 1:
-        parser.error("--rounds, --singles, --bursts and --burst-size must be at least 1")
-    if args.backlog < 1000 or args.concurrency < 1:
-        parser.error("--backlog must be at least 1000 and --concurrency at least 1")
-    return args
+    return common.parse(
+        parser, argv, rounds=1, singles=1, bursts=1, burst_size=1, backlog=1000, concurrency=1
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

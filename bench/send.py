@@ -27,8 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402  (bench/ is not a package)
     ROOT,
     BenchError,
+    arguments,
     entry_point,
     markdown_table,
+    parse,
     publish,
     text_table,
     write_results,
@@ -108,14 +110,10 @@ def verdict(result: dict[str, Any]) -> str:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("--messages", type=int, default=10000, help="messages per run (10000)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (3)")
-    parser.add_argument("--no-docs", action="store_true", help="do not update the docs")
-    args = parser.parse_args(argv)
-    if args.messages < 100 or args.rounds < 1:
-        parser.error("--messages must be at least 100 and --rounds at least 1")
-    return args
+    return parse(parser, argv, messages=100, rounds=1)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

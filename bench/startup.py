@@ -193,15 +193,11 @@ def render(
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = common.arguments(__doc__)
     parser.add_argument("--runs", type=int, default=7, help="timed runs per worker (7)")
     parser.add_argument("--concurrency", type=int, default=2, help="prefork pool size (2)")
     parser.add_argument("--no-warmup", action="store_true", help="skip the warm-up round")
-    parser.add_argument("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
-    args = parser.parse_args(argv)
-    if args.runs < 1 or args.concurrency < 1:
-        parser.error("--runs and --concurrency must be at least 1")
-    return args
+    return common.parse(parser, argv, runs=1, concurrency=1)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -32,9 +32,11 @@ import sqlalchemy as sa  # noqa: E402
 from _common import (  # noqa: E402  (bench/ is not a package)
     ROOT,
     BenchError,
+    arguments,
     entry_point,
     environment,
     markdown_table,
+    parse,
     percentile,
     publish,
     text_table,
@@ -55,10 +57,9 @@ Factory = Callable[[], sa.Engine]  # a new, empty database
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=30, help="timed runs per case")
-    parser.add_argument("--no-docs", action="store_true", help="leave docs/benchmarks.md alone")
-    return parser.parse_args(argv)
+    parser = arguments(__doc__)
+    parser.add_argument("--runs", type=int, default=30, help="timed runs per case (30)")
+    return parse(parser, argv, runs=1)
 
 
 @contextmanager

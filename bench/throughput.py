@@ -350,7 +350,7 @@ def render(
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = common.arguments(__doc__)
     add = parser.add_argument
     add("--tasks", type=int, default=20000, help="no-op tasks per run (20000)")
     add("--concurrency", default="2", help="pool sizes, comma-separated (2)")
@@ -363,14 +363,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "at the first pool size",
     )
     add("--explain-runs", type=int, default=3, help="runs per --explain worker (3)")
-    add("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
-    args = parser.parse_args(argv)
+    args = common.parse(parser, argv, tasks=100, runs=1)
     try:
         args.concurrency = [int(c) for c in args.concurrency.split(",") if c.strip()]
     except ValueError:
         parser.error(f"--concurrency: not a list of integers: {args.concurrency!r}")
-    if args.tasks < 100 or args.runs < 1 or not args.concurrency or min(args.concurrency) < 1:
-        parser.error("--tasks must be at least 100, --runs and every pool size at least 1")
+    if not args.concurrency or min(args.concurrency) < 1:
+        parser.error("--concurrency: every pool size must be at least 1")
     return args
 
 

@@ -31,10 +31,12 @@ from _common import (  # noqa: E402  (bench/ is not a package)
     BenchError,
     Command,
     Timing,
+    arguments,
     entry_point,
     environment,
     markdown_table,
     measure,
+    parse,
     publish,
     run_once,
     script,
@@ -586,7 +588,7 @@ def profile(all_cases: Sequence[Case]) -> None:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("--runs", type=int, default=15, help="timed runs per command (15)")
     parser.add_argument(
         "--sizes",
@@ -594,20 +596,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="task counts of the generated configs, comma-separated; each gets "
         "a quarter as many schedules (500,1000,2000)",
     )
-    parser.add_argument("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
     parser.add_argument(
         "--profile",
         action="store_true",
         help="instead of timing, show where `air validate` spends its time on "
         "the shipped and the largest config (imports and cProfile)",
     )
-    args = parser.parse_args(argv)
+    args = parse(parser, argv, runs=1)
     try:
         args.sizes = sorted({int(size) for size in args.sizes.split(",") if size.strip()})
     except ValueError:
         parser.error(f"--sizes: not a comma-separated list of integers: {args.sizes!r}")
-    if args.runs < 1 or any(size < 4 for size in args.sizes):
-        parser.error("--runs must be at least 1 and every size at least 4")
+    if any(size < 4 for size in args.sizes):
+        parser.error("--sizes: every size must be at least 4")
     return args
 
 

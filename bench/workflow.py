@@ -113,12 +113,11 @@ def verdicts(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = common.arguments(__doc__)
     add = parser.add_argument
     add("--steps", type=int, default=30, help="steps in each chain (30)")
     add("--rounds", type=int, default=7, help="runs of each, alternating (7)")
-    add("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
-    return parser.parse_args(argv)
+    return common.parse(parser, argv, steps=1, rounds=1)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
