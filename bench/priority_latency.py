@@ -268,35 +268,29 @@ def _fmt(value_ms: float) -> str:
     return workers.ms(value_ms / 1000)
 
 
-def table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]], str]:
-    headers = [
-        "worker",
-        "runs",
-        "one at a time p50 ms",
-        "p99 ms",
-        "burst of 50 p50 ms",
-        "p99 ms",
-        "max ms",
+COLUMNS = [
+    common.Column("worker", lambda row: row["label"], "l"),
+    common.Column("runs", lambda row: str(row["runs"])),
+    common.Column("one at a time p50 ms", lambda row: _fmt(row["single"]["p50_ms"])),
+    common.Column("p99 ms", lambda row: _fmt(row["single"]["p99_ms"])),
+    common.Column("burst of 50 p50 ms", lambda row: _fmt(row["burst"]["p50_ms"])),
+    common.Column("p99 ms", lambda row: _fmt(row["burst"]["p99_ms"])),
+    common.Column(
+        "max ms", lambda row: _fmt(max(row["single"]["max_ms"], row["burst"]["max_ms"]))
+    ),
+    common.Column(
         "burst sent in ms",
-        "burst: starts/s",
-        "backlog tasks/s",
-    ]
-    body = [
-        [
-            row["label"],
-            str(row["runs"]),
-            _fmt(row["single"]["p50_ms"]),
-            _fmt(row["single"]["p99_ms"]),
-            _fmt(row["burst"]["p50_ms"]),
-            _fmt(row["burst"]["p99_ms"]),
-            _fmt(max(row["single"]["max_ms"], row["burst"]["max_ms"])),
-            workers.ms(row["burst_sending_s"]) if row["burst_sending_s"] is not None else "—",
-            f"{row['burst_rate']:.0f}" if row["burst_rate"] else "—",
-            f"{row['backlog_rate']:.0f}",
-        ]
-        for row in rows
-    ]
-    return headers, body, "lrrrrrrrrr"
+        lambda row: "—" if row["burst_sending_s"] is None else workers.ms(row["burst_sending_s"]),
+    ),
+    common.Column(
+        "burst: starts/s", lambda row: f"{row['burst_rate']:.0f}" if row["burst_rate"] else "—"
+    ),
+    common.Column("backlog tasks/s", lambda row: f"{row['backlog_rate']:.0f}"),
+]
+
+
+def table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]], str]:
+    return common.tabulate(COLUMNS, rows)
 
 
 def verdicts(rows: list[dict[str, Any]]) -> list[str]:

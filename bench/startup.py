@@ -138,18 +138,16 @@ def summary(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def table(rows: list[dict[str, Any]], concurrency: int) -> tuple[list[str], list[list[str]], str]:
-    headers = ["worker", "median s", "p90 s", "min s", "× Celery defaults"]
-    body = [
-        [
-            row["label"].replace("bench-cN", f"bench-c{concurrency}"),
-            f"{row['median_s']:.2f}",
-            f"{row['p90_s']:.2f}",
-            f"{row['min_s']:.2f}",
-            f"{row['vs_celery']:.2f}",
-        ]
-        for row in rows
+    columns = [
+        common.Column(
+            "worker", lambda row: row["label"].replace("bench-cN", f"bench-c{concurrency}"), "l"
+        ),
+        common.Column("median s", lambda row: f"{row['median_s']:.2f}"),
+        common.Column("p90 s", lambda row: f"{row['p90_s']:.2f}"),
+        common.Column("min s", lambda row: f"{row['min_s']:.2f}"),
+        common.Column("× Celery defaults", lambda row: f"{row['vs_celery']:.2f}"),
     ]
-    return headers, body, "lrrrr"
+    return common.tabulate(columns, rows)
 
 
 def verdicts(rows: list[dict[str, Any]]) -> list[str]:

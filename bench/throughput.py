@@ -228,35 +228,31 @@ def summary(records: list[dict[str, Any]], concurrencies: Sequence[int]) -> list
     return rows
 
 
+# One line per pool size and system: that system's measurements, its pool size and ratio.
+COLUMNS = [
+    common.Column("pool size", lambda m: str(m["concurrency"])),
+    common.Column("worker", lambda m: LABELS[m["system"]], "l"),
+    common.Column("whole job, tasks/s", lambda m: f"{m['total_rate']:.0f}"),
+    common.Column("steady state, tasks/s", lambda m: f"{m['steady_rate']:.0f}"),
+    common.Column("air / this, steady", lambda m: m["ratio"]),
+    common.Column("Redis commands / task", lambda m: f"{m['commands_per_task']:.2f}"),
+    common.Column("round trips / task", lambda m: f"{m['round_trips_per_task']:.2f}"),
+    common.Column("launch → last task", lambda m: f"{m['total_s']:.2f} s"),
+]
+
+
 def table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]], str]:
-    headers = [
-        "pool size",
-        "worker",
-        "whole job, tasks/s",
-        "steady state, tasks/s",
-        "air / this, steady",
-        "Redis commands / task",
-        "round trips / task",
-        "launch → last task",
+    lines = [
+        {
+            **row[system],
+            "concurrency": row["concurrency"],
+            "system": system,
+            "ratio": "" if system == "air" else f"**{row[f'vs_{system}_steady']:.2f}**",
+        }
+        for row in rows
+        for system in SYSTEMS
     ]
-    body = []
-    for row in rows:
-        for system in SYSTEMS:
-            m = row[system]
-            ratio = "" if system == "air" else f"**{row[f'vs_{system}_steady']:.2f}**"
-            body.append(
-                [
-                    str(row["concurrency"]),
-                    LABELS[system],
-                    f"{m['total_rate']:.0f}",
-                    f"{m['steady_rate']:.0f}",
-                    ratio,
-                    f"{m['commands_per_task']:.2f}",
-                    f"{m['round_trips_per_task']:.2f}",
-                    f"{m['total_s']:.2f} s",
-                ]
-            )
-    return headers, body, "rlrrrrrr"
+    return common.tabulate(COLUMNS, lines)
 
 
 def verdicts(rows: list[dict[str, Any]]) -> list[str]:

@@ -90,18 +90,16 @@ def summary(records: list[dict[str, Any]], steps: int) -> list[dict[str, Any]]:
     return rows
 
 
+COLUMNS = [
+    common.Column("chain of no-op steps", lambda row: row["kind"], "l"),
+    common.Column("median, whole run", lambda row: f"{row['median_s'] * 1000:.0f} ms"),
+    common.Column("per step", lambda row: f"{row['per_step_ms']:.2f} ms"),
+    common.Column("ratio", lambda row: f"{row.get('ratio', 1.0):.2f}"),
+]
+
+
 def table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]], str]:
-    headers = ["chain of no-op steps", "median, whole run", "per step", "ratio"]
-    body = [
-        [
-            r["kind"],
-            f"{r['median_s'] * 1000:.0f} ms",
-            f"{r['per_step_ms']:.2f} ms",
-            f"{r.get('ratio', 1.0):.2f}",
-        ]
-        for r in rows
-    ]
-    return headers, body, "lrrr"
+    return common.tabulate(COLUMNS, rows)
 
 
 def verdicts(rows: list[dict[str, Any]]) -> list[str]:
