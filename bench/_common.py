@@ -12,6 +12,7 @@ one `subprocess.run` timed with a monotonic wall clock. The machines these run o
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "bench" / "results"
@@ -178,6 +179,45 @@ def _git_revision() -> str:
     except OSError:
         return "unknown"
     return done.stdout.strip() or "unknown"
+
+
+def arguments(doc: str) -> argparse.ArgumentParser:
+    """A benchmark's command line, described by the first paragraph of its docstring; add its
+    own options, then parse with `parse`."""
+    return argparse.ArgumentParser(description=doc.split("\n\n")[0])
+
+
+def parse(
+    parser: argparse.ArgumentParser, argv: Sequence[str] | None, **minimums: float
+) -> argparse.Namespace:
+    """Add the `--no-docs` switch every benchmark has, parse `argv`, and stop with one usage
+    error naming each option below its minimum (`runs=1`: --runs must be at least 1)."""
+    parser.add_argument("--no-docs", action="store_true", help="do not update the docs")
+    args = parser.parse_args(argv)
+    low = [
+        f"--{name.replace('_', '-')} must be at least {least}"
+        for name, least in minimums.items()
+        if getattr(args, name) < least
+    ]
+    if low:
+        parser.error("; ".join(low))
+    return args
+
+
+class Column(NamedTuple):
+    """One column of a results table: its header, how a row shows in it, and 'l'/'r' align."""
+
+    header: str
+    cell: Callable[[Any], str]
+    align: str = "r"
+
+
+def tabulate(
+    columns: Sequence[Column], rows: Iterable[Any]
+) -> tuple[list[str], list[list[str]], str]:
+    """(headers, body, align) of `rows` in `columns`, for markdown_table and text_table."""
+    body = [[column.cell(row) for column in columns] for row in rows]
+    return [column.header for column in columns], body, "".join(c.align for c in columns)
 
 
 def markdown_table(

@@ -14,7 +14,6 @@ Raw results go to bench/results/ (git-ignored).
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -26,29 +25,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402  (bench/ is not a package)
-    ROOT,
-    entry_point,
-    markdown_table,
-    percentile,
-    publish,
-    text_table,
-    write_results,
-)
-from _workers import (  # noqa: E402
-    Broker,
-    air_app,
-    check_broker,
-    header_lines,
-    load_now,
-    machine,
-    write_air_config,
-)
+import _common as common  # noqa: E402  (bench/ is not a package)
+import _workers as workers  # noqa: E402  (bench/ is not a package)
 
 from runtime.broker.fires import Fire, Fires  # noqa: E402
 from runtime.sending.capture import publish_commands  # noqa: E402
 
-DOCS = ROOT / "docs" / "reliability.md"
+DOCS = common.ROOT / "docs" / "reliability.md"
 MARKER = "bench:beat-fires"
 TASK = "bench.noop"
 
@@ -90,19 +73,18 @@ def per_fire(fire: Callable[[int], None], count: int, start: int) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--fires", type=int, default=300)
-    parser.add_argument("--no-docs", action="store_true")
-    args = parser.parse_args()
+    parser = common.arguments(__doc__)
+    parser.add_argument("--rounds", type=int, default=7, help="timed rounds of each way (7)")
+    parser.add_argument("--fires", type=int, default=300, help="fires per round (300)")
+    args = common.parse(parser, None, rounds=1, fires=1)
 
     with tempfile.TemporaryDirectory(prefix="beat-bench-") as tmp:
-        broker = Broker(Path(tmp))
+        broker = workers.Broker(Path(tmp))
         broker.start()
         try:
-            env = machine(broker)
-            app = air_app(write_air_config(Path(tmp) / "config", broker, [1]))
-            check_broker(app, broker)
+            env = workers.machine(broker)
+            app = workers.air_app(workers.write_air_config(Path(tmp) / "config", broker, [1]))
+            workers.check_broker(app, broker)
             assert broker.client is not None
             ways = {
                 "celery send_task": celery_way(app),
@@ -118,7 +100,7 @@ def main() -> int:
                     if round_no >= 0:
                         times[name].append(seconds)
                 broker.reset()
-            env["load_average_end"] = load_now()
+            env["load_average_end"] = workers.load_now()
             app.close()
         finally:
             broker.stop()
@@ -129,25 +111,25 @@ def main() -> int:
         [
             name,
             f"{statistics.median(v) * 1e6:.0f}",
-            f"{percentile(v, 90) * 1e6:.0f}",
+            f"{common.percentile(v, 90) * 1e6:.0f}",
             f"{statistics.median(v) / base:.2f}×",
         ]
         for name, v in times.items()
     ]
-    print(text_table(headers, rows, "lrrr"))
-    path = write_results("beat_fires", {"env": env, "seconds_per_fire": times})
+    print(common.text_table(headers, rows, "lrrr"))
+    path = common.write_results("beat_fires", {"env": env, "seconds_per_fire": times})
     section = "\n".join(
         [
             "### Cost per fire (`bench/beat_fires.py`)",
             "",
-            *header_lines(env, f"{args.rounds} interleaved rounds of {args.fires} fires."),
+            *workers.header_lines(env, f"{args.rounds} interleaved rounds of {args.fires} fires."),
             "",
-            markdown_table(headers, rows, "lrrr"),
+            common.markdown_table(headers, rows, "lrrr"),
         ]
     )
-    publish(path, DOCS, MARKER, None if args.no_docs else section)
+    common.publish(path, DOCS, MARKER, None if args.no_docs else section)
     return 0
 
 
 if __name__ == "__main__":
-    entry_point(main, "beat_fires")
+    common.entry_point(main, "beat_fires")

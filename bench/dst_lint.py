@@ -14,7 +14,6 @@ Europe/Berlin, America/New_York, Asia/Tokyo or Australia/Sydney, the rest UTC).
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -25,13 +24,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _common import ROOT, entry_point, environment, markdown_table, publish, write_results  # noqa: E402
+import _common as common  # noqa: E402  (bench/ is not a package)
 from validate import LARGE, generate  # noqa: E402
 
 from runtime.config import cron, rules  # noqa: E402
 from runtime.config.validate import Validation, validate  # noqa: E402
 
-DOCS = ROOT / "docs" / "benchmarks.md"
+DOCS = common.ROOT / "docs" / "benchmarks.md"
 FULL = rules.RULES
 WITHOUT = tuple(r for r in FULL if r is not rules.daylight_saving)
 
@@ -47,12 +46,11 @@ def timed(loaded: Validation, with_lint: bool) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=30, help="timed rounds per variant")
-    parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
-    args = parser.parse_args(argv)
+    parser = common.arguments(__doc__)
+    parser.add_argument("--rounds", type=int, default=30, help="timed rounds per variant (30)")
+    args = common.parse(parser, argv, rounds=1)
     with tempfile.TemporaryDirectory(prefix="air-bench-dst-") as workdir:
-        dirs = {"shipped": ROOT / "config", "2000t/500s": generate(Path(workdir), *LARGE)}
+        dirs = {"shipped": common.ROOT / "config", "2000t/500s": generate(Path(workdir), *LARGE)}
         configs = {name: validate(path, {}) for name, path in dirs.items()}
         runs: dict[tuple[str, bool], list[float]] = {(c, w): [] for c in configs for w in (0, 1)}
         for _ in range(args.rounds + 1):  # the first round warms imports and caches up
@@ -73,20 +71,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         "× baseline",
         "added ms",
     ]
-    table = markdown_table(headers, rows, "lrrrr")
+    table = common.markdown_table(headers, rows, "lrrrr")
     print(table)
-    env = environment(["croniter", "tzdata"])
+    env = common.environment(["croniter", "tzdata"])
     section = (
         f"- Run: {env['date']}, commit `{env['git']}`, {args.rounds} rounds, in-process, "
         f"interleaved; {env['nproc']} CPUs, load average at start {env['load_average']}.\n\n"
         + table
     )
-    path = write_results(
+    path = common.write_results(
         "dst_lint", {"environment": env, "rows": [dict(zip(headers, r, strict=True)) for r in rows]}
     )
-    publish(path, DOCS, "bench:dst", None if args.no_docs else section)
+    common.publish(path, DOCS, "bench:dst", None if args.no_docs else section)
     return 0
 
 
 if __name__ == "__main__":
-    entry_point(main, "dst_lint")
+    common.entry_point(main, "dst_lint")

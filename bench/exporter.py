@@ -26,25 +26,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402  (bench/ is not a package)
-    ROOT,
-    BenchError,
-    entry_point,
-    markdown_table,
-    percentile,
-    publish,
-    text_table,
-    write_results,
-)
-from _workers import (  # noqa: E402
-    Broker,
-    air_app,
-    air_plan,
-    check_broker,
-    header_lines,
-    private_broker,
-    send_many,
-)
+import _common as common  # noqa: E402  (bench/ is not a package)
+import _workers as workers  # noqa: E402  (bench/ is not a package)
 
 from runtime.broker.queues import list_key, read_queues  # noqa: E402
 from runtime.celeryapp import stamp  # noqa: E402
@@ -52,21 +35,21 @@ from runtime.compiler.compile import PRIORITY_STEPS  # noqa: E402
 from runtime.process.embedded import free_port  # noqa: E402
 from runtime.process.exporter import Exporter  # noqa: E402
 
-DOCS = ROOT / "docs" / "benchmarks.md"
+DOCS = common.ROOT / "docs" / "benchmarks.md"
 MARKER = "bench:exporter"
 SCRAPE_GOAL_MS = 100.0
 STAMP_GOAL = 0.05
 EMPTY_DB = 2  # the baseline exporter's broker database: same config, nothing waiting
 
 
-def fill(broker: Broker, app: Any, messages: int) -> int:
+def fill(broker: workers.Broker, app: Any, messages: int) -> int:
     """N waiting messages in `bench`: one message air really sent, copied over every priority
     list (kombu's own layout), in pipelined batches; returns how many are queued."""
-    send_many(app, "bench.noop", 1)
+    workers.send_many(app, "bench.noop", 1)
     client = broker.db(0)
     raw = next(filter(None, (client.rpop(list_key("bench", s)) for s in PRIORITY_STEPS)), None)
     if raw is None:
-        raise BenchError("the message air sent is not in the bench queue")
+        raise common.BenchError("the message air sent is not in the bench queue")
     per_list, batch = messages // len(PRIORITY_STEPS), 5000
     for step in PRIORITY_STEPS:
         left = per_list
@@ -83,7 +66,7 @@ def scrape_ms(port: int) -> float:
         body = response.read()
     elapsed = (time.perf_counter() - start) * 1000
     if b"air_queue_depth" not in body:
-        raise BenchError(f"port {port} served no air_queue_depth")
+        raise common.BenchError(f"port {port} served no air_queue_depth")
     return elapsed
 
 
@@ -106,10 +89,12 @@ def ping_ms(client: Any) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-def bench_scrape(broker: Broker, config_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
-    plan = air_plan(config_dir)
-    app = air_app(config_dir)
-    check_broker(app, broker)
+def bench_scrape(
+    broker: workers.Broker, config_dir: Path, args: argparse.Namespace
+) -> dict[str, Any]:
+    plan = workers.air_plan(config_dir)
+    app = workers.air_app(config_dir)
+    workers.check_broker(app, broker)
     queued = fill(broker, app, args.messages)
     empty_plan = _on_db(plan, EMPTY_DB)
     full = Exporter(app, plan, "127.0.0.1", free_port()).start()
@@ -138,12 +123,14 @@ def _on_db(plan: Any, db: int) -> Any:
     return dataclasses.replace(plan, celery={**plan.celery, "broker_url": url})
 
 
-def bench_stamp(broker: Broker, config_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
+def bench_stamp(
+    broker: workers.Broker, config_dir: Path, args: argparse.Namespace
+) -> dict[str, Any]:
     """Pairs of rounds, stamped and not, in alternating order: per round the wall-clock send
     rate and the sender's CPU time per send (CPU time is what the stamp adds, and it is far
     less disturbed by other processes on a loaded machine than wall time)."""
-    app = air_app(config_dir)
-    check_broker(app, broker)
+    app = workers.air_app(config_dir)
+    workers.check_broker(app, broker)
     from celery import signals
 
     found: dict[str, dict[str, list[float]]] = {
@@ -157,7 +144,7 @@ def bench_stamp(broker: Broker, config_dir: Path, args: argparse.Namespace) -> d
             signals.before_task_publish.disconnect(dispatch_uid="air-send-stamp")
         broker.db(0).flushdb()
         wall, cpu = time.perf_counter(), time.process_time()
-        send_many(app, "bench.noop", args.sends)
+        workers.send_many(app, "bench.noop", args.sends)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         if timed:
             found[side]["rate"].append(args.sends / wall)
@@ -185,7 +172,7 @@ def summary(scrape: dict[str, Any], stamping: dict[str, Any]) -> dict[str, Any]:
     cpu_unstamped = statistics.median(stamping["unstamped"]["cpu_us"])
     return {
         "full_ms": full,
-        "full_p90_ms": percentile(times["full"], 90),
+        "full_p90_ms": common.percentile(times["full"], 90),
         "empty_ms": empty,
         "ping_ms": statistics.median(times["ping"]),
         "ratio_full_empty": full / empty,
@@ -207,9 +194,9 @@ def tables(result: dict[str, Any], scrape: dict[str, Any]) -> list[tuple[Any, ..
                 [f"scrape, {queued} waiting", f"{result['full_ms']:.1f}",
                  f"{result['full_p90_ms']:.1f}", f"{result['ratio_full_empty']:.2f}"],
                 ["scrape, nothing waiting", f"{result['empty_ms']:.1f}",
-                 f"{percentile(scrape['times_ms']['empty'], 90):.1f}", "1.00"],
+                 f"{common.percentile(scrape['times_ms']['empty'], 90):.1f}", "1.00"],
                 ["Redis PING round trip", f"{result['ping_ms']:.2f}",
-                 f"{percentile(scrape['times_ms']['ping'], 90):.2f}", "-"],
+                 f"{common.percentile(scrape['times_ms']['ping'], 90):.2f}", "-"],
             ],
             "lrrr",
         ),
@@ -257,8 +244,8 @@ def render(env: dict[str, Any], args: argparse.Namespace, result: dict[str, Any]
         "processes on a loaded machine disturb far less than wall time.",
     ]
     parts = [
-        "\n".join(header_lines(env, extra)),
-        *(markdown_table(*t) for t in tables(result, scrape)),
+        "\n".join(workers.header_lines(env, extra)),
+        *(common.markdown_table(*t) for t in tables(result, scrape)),
         "Goals:\n\n" + "\n".join(f"- {line}" for line in verdicts(result, scrape["queued"])),
         "Notes:\n\n" + "\n".join(f"- {line}" for line in notes),
     ]
@@ -266,22 +253,18 @@ def render(env: dict[str, Any], args: argparse.Namespace, result: dict[str, Any]
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = common.arguments(__doc__)
     add = parser.add_argument
     add("--messages", type=int, default=100_000, help="waiting messages (100000)")
     add("--scrapes", type=int, default=30, help="timed scrapes of each exporter (30)")
     add("--sends", type=int, default=1000, help="sends per stamp round (1000)")
     add("--rounds", type=int, default=30, help="timed pairs of stamp rounds (30)")
-    add("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
-    args = parser.parse_args(argv)
-    if min(args.messages, args.scrapes, args.sends, args.rounds) < 1:
-        parser.error("every count must be at least 1")
-    return args
+    return common.parse(parser, argv, messages=1, scrapes=1, sends=1, rounds=1)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    with private_broker("exporter", MARKER, [1]) as bench:
+    with workers.private_broker("exporter", MARKER, [1]) as bench:
         print(f"scrape: {args.messages:,} waiting messages, {args.scrapes} scrapes each")
         scrape = bench_scrape(bench.broker, bench.config_dir, args)
         print(f"stamp: {args.rounds} rounds of {args.sends:,} sends each way")
@@ -289,13 +272,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = bench.env
     result = summary(scrape, stamping)
     for headers, rows, align in tables(result, scrape):
-        print("\n" + text_table(headers, rows, align))
+        print("\n" + common.text_table(headers, rows, align))
     print("\n" + "\n".join(verdicts(result, scrape["queued"])))
-    path = write_results("exporter", {"env": env, "args": vars(args), "summary": result,
+    path = common.write_results("exporter", {"env": env, "args": vars(args), "summary": result,
                                       "scrape": scrape, "stamp": stamping})
-    publish(path, DOCS, MARKER, None if args.no_docs else render(env, args, result, scrape))
+    common.publish(path, DOCS, MARKER, None if args.no_docs else render(env, args, result, scrape))
     return 0
 
 
 if __name__ == "__main__":
-    entry_point(main, "exporter.py")
+    common.entry_point(main, "exporter.py")

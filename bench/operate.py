@@ -15,7 +15,6 @@ Raw results go to bench/results/ (git-ignored).
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -24,48 +23,30 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402  (bench/ is not a package)
-    ROOT,
-    Command,
-    Timing,
-    entry_point,
-    markdown_table,
-    measure,
-    publish,
-    script,
-    text_table,
-    timing_record,
-    write_results,
-)
-from _workers import (  # noqa: E402
-    Broker,
-    WorkerProcess,
-    header_lines,
-    private_broker,
-    wait_for,
-    worker_env,
-)
+import _common as common  # noqa: E402  (bench/ is not a package)
+import _workers as workers  # noqa: E402  (bench/ is not a package)
 
-DOCS = ROOT / "docs" / "benchmarks.md"
+DOCS = common.ROOT / "docs" / "benchmarks.md"
 MARKER = "bench:operate"
-CONFIG = ROOT / "config"
+HEADERS = ["command", "median ms", "p90 ms", "× air pools"]
+CONFIG = common.ROOT / "config"
 POOLS = ("high-priority", "default", "ai-tasks", "data-pipeline", "low-priority")
 GOALS_S = {"health": 1.5, "status": 2.0}
 
 
-def commands() -> list[Command]:
-    air = script("air")
+def commands() -> list[common.Command]:
+    air = common.script("air")
     return [
-        Command("pools", [air, "--config", str(CONFIG), "pools"]),
-        Command("health", [air, "--config", str(CONFIG), "health"]),
-        Command("status", [air, "--config", str(CONFIG), "status"]),
+        common.Command("pools", [air, "--config", str(CONFIG), "pools"]),
+        common.Command("health", [air, "--config", str(CONFIG), "health"]),
+        common.Command("status", [air, "--config", str(CONFIG), "status"]),
     ]
 
 
-def start_platform(broker: Broker, env: dict[str, str], logs: Path) -> None:
-    air = script("air")
+def start_platform(broker: workers.Broker, env: dict[str, str], logs: Path) -> None:
+    air = common.script("air")
     for name, argv in [*((p, ["run", p]) for p in POOLS), ("beat", ["beat"])]:
-        WorkerProcess(
+        workers.WorkerProcess(
             name, [air, "--config", str(CONFIG), *argv], env, logs / f"{name}.log"
         ).start()
 
@@ -75,10 +56,10 @@ def start_platform(broker: Broker, env: dict[str, str], logs: Path) -> None:
         )
         return done.returncode == 0
 
-    wait_for(healthy, 90, "air health to pass with five pools and beat up")
+    workers.wait_for(healthy, 90, "air health to pass with five pools and beat up")
 
 
-def rows(timings: dict[str, Timing]) -> list[list[str]]:
+def rows(timings: dict[str, common.Timing]) -> list[list[str]]:
     base = timings["pools"].median_ms
     return [
         [
@@ -91,7 +72,7 @@ def rows(timings: dict[str, Timing]) -> list[list[str]]:
     ]
 
 
-def verdicts(timings: dict[str, Timing]) -> list[str]:
+def verdicts(timings: dict[str, common.Timing]) -> list[str]:
     lines = []
     for name, goal in GOALS_S.items():
         median = timings[name].median_ms / 1000
@@ -113,12 +94,12 @@ NOTES = [
 ]
 
 
-def render(env: dict[str, Any], runs: int, timings: dict[str, Timing]) -> str:
+def render(env: dict[str, Any], runs: int, timings: dict[str, common.Timing]) -> str:
     extra = f"the shipped config, five pools + beat up, {runs} timed runs each, interleaved."
-    table = markdown_table(["command", "median ms", "p90 ms", "× air pools"], rows(timings), "lrrr")
+    table = common.markdown_table(HEADERS, rows(timings), "lrrr")
     return "\n\n".join(
         [
-            "\n".join(header_lines(env, extra)),
+            "\n".join(workers.header_lines(env, extra)),
             table,
             "Goals:\n\n" + "\n".join(f"- {line}" for line in verdicts(timings)),
             "Notes:\n\n" + "\n".join(f"- {line}" for line in NOTES),
@@ -127,34 +108,33 @@ def render(env: dict[str, Any], runs: int, timings: dict[str, Timing]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = common.arguments(__doc__)
     parser.add_argument("--runs", type=int, default=15, help="timed runs per command (15)")
-    parser.add_argument("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
-    args = parser.parse_args(argv)
+    args = common.parse(parser, argv, runs=1)
     # The bench config private_broker writes goes unused: this times the shipped one.
-    with private_broker("operate", MARKER, [1]) as bench:
+    with workers.private_broker("operate", MARKER, [1]) as bench:
         broker = bench.broker
-        child_env = worker_env(broker, CONFIG)
+        child_env = workers.worker_env(broker, CONFIG)
         # The shipped queues.yaml reads its broker from these (${AIR_BROKER_URL:-...}).
         child_env.update(AIR_BROKER_URL=broker.broker_url, AIR_RESULT_BACKEND=broker.result_url)
         start_platform(broker, child_env, bench.logs)
-        timings = measure(commands(), args.runs, env=child_env)
+        timings = common.measure(commands(), args.runs, env=child_env)
     env = bench.env
-    print(text_table(["command", "median ms", "p90 ms", "× air pools"], rows(timings), "lrrr"))
+    print(common.text_table(HEADERS, rows(timings), "lrrr"))
     print("\n" + "\n".join(verdicts(timings)))
-    path = write_results(
+    path = common.write_results(
         "operate",
         {
             "benchmark": "operate",
             "arguments": vars(args),
             "environment": env,
-            "timings": {name: timing_record(t) for name, t in timings.items()},
+            "timings": {name: common.timing_record(t) for name, t in timings.items()},
             "verdicts": verdicts(timings),
         },
     )
-    publish(path, DOCS, MARKER, None if args.no_docs else render(env, args.runs, timings))
+    common.publish(path, DOCS, MARKER, None if args.no_docs else render(env, args.runs, timings))
     return 0
 
 
 if __name__ == "__main__":
-    entry_point(main, "operate.py")
+    common.entry_point(main, "operate.py")

@@ -27,24 +27,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402  (bench/ is not a package)
-    ROOT,
-    BenchError,
-    Command,
-    Timing,
-    entry_point,
-    environment,
-    markdown_table,
-    measure,
-    report,
-    run_once,
-    script,
-    text_table,
-    timing_record,
-)
+import _common as common  # noqa: E402  (bench/ is not a package)
 from validate import LARGE, baseline, generate, progress  # noqa: E402
 
-DOCS = ROOT / "docs" / "benchmarks.md"
+DOCS = common.ROOT / "docs" / "benchmarks.md"
 MARKER = "bench:plan"
 GOAL = 2.5
 PACKAGES = ("air", "PyYAML", "jsonschema", "croniter", "click")
@@ -89,25 +75,28 @@ def make_repository(workdir: Path, tasks: int, schedules: int) -> Path:
     return repo
 
 
-def commands(repo: Path) -> list[Command]:
-    plan = Command("air plan", [script("air"), "plan", "--base", "HEAD~1", "--head", "HEAD"],
-                   cwd=repo, expect=5)
-    validate = Command("air validate", [script("air"), "validate", "--config",
-                                        str(repo / "config")], cwd=repo)
+def commands(repo: Path) -> list[common.Command]:
+    air = common.script("air")
+    plan = common.Command("air plan", [air, "plan", "--base", "HEAD~1", "--head", "HEAD"],
+                          cwd=repo, expect=5)
+    validate = common.Command("air validate", [air, "validate", "--config", str(repo / "config")],
+                              cwd=repo)
     return [baseline(), plan, validate]
 
 
-def preflight(plan: Command) -> dict[str, int]:
+def preflight(plan: common.Command) -> dict[str, int]:
     """The plan must run and find the change (exit 5: a risk flag); returns its summary."""
-    _, status, output = run_once(plan)
+    _, status, output = common.run_once(plan)
     match = re.search(r"Plan: (\d+) to add, (\d+) to change, (\d+) to destroy; (\d+) risk", output)
     if status != plan.expect or match is None:
-        raise BenchError(f"air plan exited {status}, expected {plan.expect}:\n{output[-2000:]}")
+        raise common.BenchError(
+            f"air plan exited {status}, expected {plan.expect}:\n{output[-2000:]}"
+        )
     add, changed, destroy, risks = (int(g) for g in match.groups())
     return {"add": add, "change": changed, "destroy": destroy, "risks": risks}
 
 
-def table(timings: dict[str, Timing]) -> tuple[list[str], list[list[str]], str]:
+def table(timings: dict[str, common.Timing]) -> tuple[list[str], list[list[str]], str]:
     base = timings["baseline"].median_ms
     validate = timings["air validate"].median_ms
     rows = [
@@ -118,7 +107,7 @@ def table(timings: dict[str, Timing]) -> tuple[list[str], list[list[str]], str]:
     return ["command", "median ms", "p90 ms", "÷ baseline", "÷ air validate"], rows, "lrrrr"
 
 
-def render(env: dict[str, Any], runs: int, timings: dict[str, Timing],
+def render(env: dict[str, Any], runs: int, timings: dict[str, common.Timing],
            summary: dict[str, int], size: tuple[int, int]) -> str:
     ratio = timings["air plan"].median_ms / timings["air validate"].median_ms
     verdict = "PASS" if ratio <= GOAL else "FAIL"
@@ -126,7 +115,7 @@ def render(env: dict[str, Any], runs: int, timings: dict[str, Timing],
         f"- Run: {env['date']}, commit `{env['git']}`, {runs} timed runs per command (+1 "
         f"warm-up round), interleaved round-robin.\n- Machine: {env['cpu']}, {env['nproc']} "
         f"CPUs available, {env['platform']}; load average at start {env['load_average']}.",
-        markdown_table(*table(timings)),
+        common.markdown_table(*table(timings)),
         f"- Goal: `air plan` ≤ {GOAL}× `air validate` of one revision: **{verdict}** "
         f"({ratio:.2f}×).",
         f"- Config: bench/validate.py's generated {size[0]:,} tasks and {size[1]} schedules in a "
@@ -142,18 +131,14 @@ def render(env: dict[str, Any], runs: int, timings: dict[str, Timing],
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = common.arguments(__doc__)
     parser.add_argument("--runs", type=int, default=15, help="timed runs per command (15)")
-    parser.add_argument("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
-    args = parser.parse_args(argv)
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
-    return args
+    return common.parse(parser, argv, runs=1)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    env = environment(PACKAGES)
+    env = common.environment(PACKAGES)
     clean = {k: v for k, v in os.environ.items() if not k.startswith("AIR_")}
     with tempfile.TemporaryDirectory(prefix="air-bench-plan-") as workdir:
         print(f"generating {LARGE[0]} tasks / {LARGE[1]} schedules in two commits ...",
@@ -162,15 +147,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         timed = commands(repo)
         summary = preflight(timed[1])
         print(f"timing {len(timed)} commands × {args.runs} runs ...", file=sys.stderr)
-        timings = measure(timed, args.runs, env=clean, progress=progress)
-    print(text_table(*table(timings)))
+        timings = common.measure(timed, args.runs, env=clean, progress=progress)
+    print(common.text_table(*table(timings)))
     ratio = timings["air plan"].median_ms / timings["air validate"].median_ms
     print(f"\nair plan / air validate: {ratio:.2f}× (goal ≤ {GOAL}×)")
     section = None if args.no_docs else render(env, args.runs, timings, summary, LARGE)
-    report("plan", args, env, DOCS, MARKER, section, summary=summary, ratio=ratio,
-           timings={name: timing_record(t) for name, t in timings.items()})
+    common.report("plan", args, env, DOCS, MARKER, section, summary=summary, ratio=ratio,
+           timings={name: common.timing_record(t) for name, t in timings.items()})
     return 0
 
 
 if __name__ == "__main__":
-    entry_point(main, "plan.py")
+    common.entry_point(main, "plan.py")

@@ -268,35 +268,29 @@ def _fmt(value_ms: float) -> str:
     return workers.ms(value_ms / 1000)
 
 
-def table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]], str]:
-    headers = [
-        "worker",
-        "runs",
-        "one at a time p50 ms",
-        "p99 ms",
-        "burst of 50 p50 ms",
-        "p99 ms",
-        "max ms",
+COLUMNS = [
+    common.Column("worker", lambda row: row["label"], "l"),
+    common.Column("runs", lambda row: str(row["runs"])),
+    common.Column("one at a time p50 ms", lambda row: _fmt(row["single"]["p50_ms"])),
+    common.Column("p99 ms", lambda row: _fmt(row["single"]["p99_ms"])),
+    common.Column("burst of 50 p50 ms", lambda row: _fmt(row["burst"]["p50_ms"])),
+    common.Column("p99 ms", lambda row: _fmt(row["burst"]["p99_ms"])),
+    common.Column(
+        "max ms", lambda row: _fmt(max(row["single"]["max_ms"], row["burst"]["max_ms"]))
+    ),
+    common.Column(
         "burst sent in ms",
-        "burst: starts/s",
-        "backlog tasks/s",
-    ]
-    body = [
-        [
-            row["label"],
-            str(row["runs"]),
-            _fmt(row["single"]["p50_ms"]),
-            _fmt(row["single"]["p99_ms"]),
-            _fmt(row["burst"]["p50_ms"]),
-            _fmt(row["burst"]["p99_ms"]),
-            _fmt(max(row["single"]["max_ms"], row["burst"]["max_ms"])),
-            workers.ms(row["burst_sending_s"]) if row["burst_sending_s"] is not None else "—",
-            f"{row['burst_rate']:.0f}" if row["burst_rate"] else "—",
-            f"{row['backlog_rate']:.0f}",
-        ]
-        for row in rows
-    ]
-    return headers, body, "lrrrrrrrrr"
+        lambda row: "—" if row["burst_sending_s"] is None else workers.ms(row["burst_sending_s"]),
+    ),
+    common.Column(
+        "burst: starts/s", lambda row: f"{row['burst_rate']:.0f}" if row["burst_rate"] else "—"
+    ),
+    common.Column("backlog tasks/s", lambda row: f"{row['backlog_rate']:.0f}"),
+]
+
+
+def table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]], str]:
+    return common.tabulate(COLUMNS, rows)
 
 
 def verdicts(rows: list[dict[str, Any]]) -> list[str]:
@@ -408,7 +402,7 @@ def render(env: dict[str, Any], args: argparse.Namespace, rows: list[dict[str, A
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = common.arguments(__doc__)
     add = parser.add_argument
     add("--backlog", type=int, default=20000, help="low-priority tasks queued (20000)")
     add("--work-ms", type=float, default=1.0, help="sleep of every task, ms (1)")
@@ -421,13 +415,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--settle", type=float, default=1.0, help="seconds of backlog work before sending (1)")
     add("--rounds", type=int, default=3, help="runs of air and of Celery (3)")
     add("--wrong-way-rounds", type=int, default=1, help="runs of the wrong-way case; 0 skips (1)")
-    add("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
-    args = parser.parse_args(argv)
-    if args.rounds < 1 or args.singles < 1 or args.bursts < 1 or args.burst_size < 1:
-        parser.error("--rounds, --singles, --bursts and --burst-size must be at least 1")
-    if args.backlog < 1000 or args.concurrency < 1:
-        parser.error("--backlog must be at least 1000 and --concurrency at least 1")
-    return args
+    return common.parse(
+        parser, argv, rounds=1, singles=1, bursts=1, burst_size=1, backlog=1000, concurrency=1
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,24 +24,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402  (bench/ is not a package)
-    ROOT,
-    BenchError,
-    entry_point,
-    markdown_table,
-    publish,
-    text_table,
-    write_results,
-)
-from _workers import (  # noqa: E402
-    Broker,
-    air_app,
-    check_broker,
-    header_lines,
-    private_broker,
-)
+import _common as common  # noqa: E402  (bench/ is not a package)
+import _workers as workers  # noqa: E402  (bench/ is not a package)
 
-DOCS = ROOT / "docs" / "benchmarks.md"
+DOCS = common.ROOT / "docs" / "benchmarks.md"
 MARKER = "bench:send"
 GOAL = 10.0
 TASK = "bench.noop"
@@ -72,7 +58,7 @@ def senders(app: Any, n: int) -> dict[str, Callable[[], None]]:
     return {"loop": loop, "loop-ignore": loop_ignore, "bulk": bulk}
 
 
-def measure(broker: Broker, app: Any, n: int, rounds: int) -> list[dict[str, Any]]:
+def measure(broker: workers.Broker, app: Any, n: int, rounds: int) -> list[dict[str, Any]]:
     ways = senders(app, n)
     ways["bulk"]()  # untimed warm-up: connections, imports
     records = []
@@ -85,7 +71,7 @@ def measure(broker: Broker, app: Any, n: int, rounds: int) -> list[dict[str, Any
             elapsed = time.perf_counter() - start
             queued = broker.queued("bench")
             if queued != n:
-                raise BenchError(f"{way}: {queued} messages queued, not {n}")
+                raise common.BenchError(f"{way}: {queued} messages queued, not {n}")
             records.append({"round": round_no, "way": way, "seconds": elapsed, "rate": n / elapsed})
             print(f"  round {round_no + 1}/{rounds} {way:12} {n / elapsed:8.0f}/s", file=sys.stderr)
     return records
@@ -108,36 +94,36 @@ def verdict(result: dict[str, Any]) -> str:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = common.arguments(__doc__)
     parser.add_argument("--messages", type=int, default=10000, help="messages per run (10000)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (3)")
-    parser.add_argument("--no-docs", action="store_true", help="do not update the docs")
-    args = parser.parse_args(argv)
-    if args.messages < 100 or args.rounds < 1:
-        parser.error("--messages must be at least 100 and --rounds at least 1")
-    return args
+    return common.parse(parser, argv, messages=100, rounds=1)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    with private_broker("send", MARKER, [1]) as bench:
-        app = air_app(bench.config_dir)
-        check_broker(app, bench.broker)
+    with workers.private_broker("send", MARKER, [1]) as bench:
+        app = workers.air_app(bench.config_dir)
+        workers.check_broker(app, bench.broker)
         records = measure(bench.broker, app, args.messages, args.rounds)
     env = bench.env
     result = summary(records)
-    print(text_table(*table(result)))
+    print(common.text_table(*table(result)))
     print("\n" + verdict(result))
-    path = write_results(
+    path = common.write_results(
         "send", {"arguments": vars(args), "environment": env, "summary": result, "runs": records}
     )
     extra = f"{args.messages:,} messages per run, {args.rounds} interleaved rounds, medians."
     section = "\n\n".join(
-        ["\n".join(header_lines(env, extra)), markdown_table(*table(result)), verdict(result)]
+        [
+            "\n".join(workers.header_lines(env, extra)),
+            common.markdown_table(*table(result)),
+            verdict(result),
+        ]
     )
-    publish(path, DOCS, MARKER, None if args.no_docs else section)
+    common.publish(path, DOCS, MARKER, None if args.no_docs else section)
     return 0
 
 
 if __name__ == "__main__":
-    entry_point(main, "send.py")
+    common.entry_point(main, "send.py")

@@ -138,18 +138,16 @@ def summary(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def table(rows: list[dict[str, Any]], concurrency: int) -> tuple[list[str], list[list[str]], str]:
-    headers = ["worker", "median s", "p90 s", "min s", "× Celery defaults"]
-    body = [
-        [
-            row["label"].replace("bench-cN", f"bench-c{concurrency}"),
-            f"{row['median_s']:.2f}",
-            f"{row['p90_s']:.2f}",
-            f"{row['min_s']:.2f}",
-            f"{row['vs_celery']:.2f}",
-        ]
-        for row in rows
+    columns = [
+        common.Column(
+            "worker", lambda row: row["label"].replace("bench-cN", f"bench-c{concurrency}"), "l"
+        ),
+        common.Column("median s", lambda row: f"{row['median_s']:.2f}"),
+        common.Column("p90 s", lambda row: f"{row['p90_s']:.2f}"),
+        common.Column("min s", lambda row: f"{row['min_s']:.2f}"),
+        common.Column("× Celery defaults", lambda row: f"{row['vs_celery']:.2f}"),
     ]
-    return headers, body, "lrrrr"
+    return common.tabulate(columns, rows)
 
 
 def verdicts(rows: list[dict[str, Any]]) -> list[str]:
@@ -193,15 +191,11 @@ def render(
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = common.arguments(__doc__)
     parser.add_argument("--runs", type=int, default=7, help="timed runs per worker (7)")
     parser.add_argument("--concurrency", type=int, default=2, help="prefork pool size (2)")
     parser.add_argument("--no-warmup", action="store_true", help="skip the warm-up round")
-    parser.add_argument("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
-    args = parser.parse_args(argv)
-    if args.runs < 1 or args.concurrency < 1:
-        parser.error("--runs and --concurrency must be at least 1")
-    return args
+    return common.parse(parser, argv, runs=1, concurrency=1)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

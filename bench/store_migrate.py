@@ -28,25 +28,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import _common as common  # noqa: E402  (bench/ is not a package)
 import sqlalchemy as sa  # noqa: E402
-from _common import (  # noqa: E402  (bench/ is not a package)
-    ROOT,
-    BenchError,
-    entry_point,
-    environment,
-    markdown_table,
-    percentile,
-    publish,
-    text_table,
-    write_results,
-)
 from sqlalchemy.pool import NullPool  # noqa: E402
 
 from tasks.store.db.engine import create_engine, database_url, transaction  # noqa: E402
 from tasks.store.db.migrate import locked, migrate  # noqa: E402
 from tasks.store.db.tables import metadata  # noqa: E402
 
-DOCS = ROOT / "docs" / "benchmarks.md"
+DOCS = common.ROOT / "docs" / "benchmarks.md"
 MARKER = "bench:store_migrate"
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PACKAGES = ("air", "sqlalchemy", "alembic", "psycopg")
@@ -55,10 +45,9 @@ Factory = Callable[[], sa.Engine]  # a new, empty database
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=30, help="timed runs per case")
-    parser.add_argument("--no-docs", action="store_true", help="leave docs/benchmarks.md alone")
-    return parser.parse_args(argv)
+    parser = common.arguments(__doc__)
+    parser.add_argument("--runs", type=int, default=30, help="timed runs per case (30)")
+    return common.parse(parser, argv, runs=1)
 
 
 @contextmanager
@@ -85,7 +74,7 @@ def postgres_databases() -> Iterator[Factory]:
         with admin.connect():
             pass
     except sa.exc.OperationalError as exc:
-        raise BenchError(f"PostgreSQL unreachable ({exc.orig}); set AIR_TEST_DATABASE_URL"
+        raise common.BenchError(f"PostgreSQL unreachable ({exc.orig}); set AIR_TEST_DATABASE_URL"
                          ) from None
     try:
         yield new
@@ -153,7 +142,7 @@ def rows(results: dict[str, dict[str, list[float]]]) -> list[list[str]]:
             base = baselines.get(name, name)
             ratio = statistics.median(seconds) / statistics.median(times[base])
             table.append([database, name, f"{statistics.median(seconds) * 1000:.1f}",
-                          f"{percentile(seconds, 90) * 1000:.1f}", f"{ratio:.2f}"])
+                          f"{common.percentile(seconds, 90) * 1000:.1f}", f"{ratio:.2f}"])
     return table
 
 
@@ -167,25 +156,25 @@ def render(env: dict[str, object], runs: int, table: list[list[str]]) -> str:
         f"- Machine: {env['cpu']}, {env['nproc']} CPUs, load average at start "
         f"{env['load_average']}; {env['python']}; packages {env['packages']}.",
         "",
-        markdown_table(HEADERS, table, "llrrr"),
+        common.markdown_table(HEADERS, table, "llrrr"),
     ])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    env = environment(PACKAGES)
+    env = common.environment(PACKAGES)
     results: dict[str, dict[str, list[float]]] = {}
     for database, databases in (("SQLite", sqlite_databases), ("PostgreSQL", postgres_databases)):
         print(f"{database}: {args.runs} runs per case ...", file=sys.stderr)
         with databases() as new:
             results[database] = {**at_head(new, args.runs), **fresh(new, args.runs)}
     table = rows(results)
-    print(text_table(HEADERS, table, "llrrr"))
-    path = write_results("store_migrate", {"environment": env, "runs": args.runs,
+    print(common.text_table(HEADERS, table, "llrrr"))
+    path = common.write_results("store_migrate", {"environment": env, "runs": args.runs,
                                            "seconds": results})
-    publish(path, DOCS, MARKER, None if args.no_docs else render(env, args.runs, table))
+    common.publish(path, DOCS, MARKER, None if args.no_docs else render(env, args.runs, table))
     return 0
 
 
 if __name__ == "__main__":
-    entry_point(main, "store_migrate.py")
+    common.entry_point(main, "store_migrate.py")

@@ -228,35 +228,31 @@ def summary(records: list[dict[str, Any]], concurrencies: Sequence[int]) -> list
     return rows
 
 
+# One line per pool size and system: that system's measurements, its pool size and ratio.
+COLUMNS = [
+    common.Column("pool size", lambda m: str(m["concurrency"])),
+    common.Column("worker", lambda m: LABELS[m["system"]], "l"),
+    common.Column("whole job, tasks/s", lambda m: f"{m['total_rate']:.0f}"),
+    common.Column("steady state, tasks/s", lambda m: f"{m['steady_rate']:.0f}"),
+    common.Column("air / this, steady", lambda m: m["ratio"]),
+    common.Column("Redis commands / task", lambda m: f"{m['commands_per_task']:.2f}"),
+    common.Column("round trips / task", lambda m: f"{m['round_trips_per_task']:.2f}"),
+    common.Column("launch → last task", lambda m: f"{m['total_s']:.2f} s"),
+]
+
+
 def table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]], str]:
-    headers = [
-        "pool size",
-        "worker",
-        "whole job, tasks/s",
-        "steady state, tasks/s",
-        "air / this, steady",
-        "Redis commands / task",
-        "round trips / task",
-        "launch → last task",
+    lines = [
+        {
+            **row[system],
+            "concurrency": row["concurrency"],
+            "system": system,
+            "ratio": "" if system == "air" else f"**{row[f'vs_{system}_steady']:.2f}**",
+        }
+        for row in rows
+        for system in SYSTEMS
     ]
-    body = []
-    for row in rows:
-        for system in SYSTEMS:
-            m = row[system]
-            ratio = "" if system == "air" else f"**{row[f'vs_{system}_steady']:.2f}**"
-            body.append(
-                [
-                    str(row["concurrency"]),
-                    LABELS[system],
-                    f"{m['total_rate']:.0f}",
-                    f"{m['steady_rate']:.0f}",
-                    ratio,
-                    f"{m['commands_per_task']:.2f}",
-                    f"{m['round_trips_per_task']:.2f}",
-                    f"{m['total_s']:.2f} s",
-                ]
-            )
-    return headers, body, "rlrrrrrr"
+    return common.tabulate(COLUMNS, lines)
 
 
 def verdicts(rows: list[dict[str, Any]]) -> list[str]:
@@ -350,7 +346,7 @@ def render(
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = common.arguments(__doc__)
     add = parser.add_argument
     add("--tasks", type=int, default=20000, help="no-op tasks per run (20000)")
     add("--concurrency", default="2", help="pool sizes, comma-separated (2)")
@@ -363,14 +359,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "at the first pool size",
     )
     add("--explain-runs", type=int, default=3, help="runs per --explain worker (3)")
-    add("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
-    args = parser.parse_args(argv)
+    args = common.parse(parser, argv, tasks=100, runs=1)
     try:
         args.concurrency = [int(c) for c in args.concurrency.split(",") if c.strip()]
     except ValueError:
         parser.error(f"--concurrency: not a list of integers: {args.concurrency!r}")
-    if args.tasks < 100 or args.runs < 1 or not args.concurrency or min(args.concurrency) < 1:
-        parser.error("--tasks must be at least 100, --runs and every pool size at least 1")
+    if not args.concurrency or min(args.concurrency) < 1:
+        parser.error("--concurrency: every pool size must be at least 1")
     return args
 
 

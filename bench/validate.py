@@ -26,29 +26,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402  (bench/ is not a package)
-    ROOT,
-    BenchError,
-    Command,
-    Timing,
-    entry_point,
-    environment,
-    markdown_table,
-    measure,
-    publish,
-    run_once,
-    script,
-    summed,
-    text_table,
-    timing_record,
-    write_results,
-)
+import _common as common  # noqa: E402  (bench/ is not a package)
 
-DOCS = ROOT / "docs" / "benchmarks.md"
+DOCS = common.ROOT / "docs" / "benchmarks.md"
 MARKER = "bench:validate"
 SCHEMAS = {
-    "queues": ROOT / "runtime/config/schemas/queues.schema.json",
-    "schedules": ROOT / "runtime/config/schemas/schedules.schema.json",
+    "queues": common.ROOT / "runtime/config/schemas/queues.schema.json",
+    "schedules": common.ROOT / "runtime/config/schemas/schedules.schema.json",
 }
 PACKAGES = ("air", "PyYAML", "jsonschema", "check-jsonschema", "ruamel.yaml", "croniter", "click")
 SHIPPED_TARGET_MS = 150
@@ -239,17 +223,17 @@ class Case:
     warnings: int = 0
     cjs_status: tuple[int, int] = (0, 0)  # check-jsonschema exit status: queues, schedules
 
-    def air(self) -> Command:
-        return Command(
-            f"air {self.label}", [script("air"), "validate", "--config", str(self.directory)]
+    def air(self) -> common.Command:
+        return common.Command(
+            f"air {self.label}", [common.script("air"), "validate", "--config", str(self.directory)]
         )
 
-    def cjs(self, kind: str) -> Command:
+    def cjs(self, kind: str) -> common.Command:
         expect = self.cjs_status[0 if kind == "queues" else 1]
-        return Command(
+        return common.Command(
             f"cjs-{kind} {self.label}",
             [
-                script("check-jsonschema"),
+                common.script("check-jsonschema"),
                 "--schemafile",
                 str(SCHEMAS[kind]),
                 str(self.directory / f"{kind}.yaml"),
@@ -258,8 +242,8 @@ class Case:
         )
 
 
-def baseline() -> Command:
-    return Command("baseline", [sys.executable, "-c", "import yaml, jsonschema"])
+def baseline() -> common.Command:
+    return common.Command("baseline", [sys.executable, "-c", "import yaml, jsonschema"])
 
 
 def count_config(directory: Path) -> tuple[int, int]:
@@ -274,12 +258,12 @@ def count_config(directory: Path) -> tuple[int, int]:
 def preflight(case: Case) -> Case:
     """Prove the config is valid to air (exit 0, no errors, else abort) and record what
     check-jsonschema says about it, before timing anything."""
-    command = Command("check", [*case.air().argv, "--format", "json"])
-    _, status, output = run_once(command)
+    command = common.Command("check", [*case.air().argv, "--format", "json"])
+    _, status, output = common.run_once(command)
     try:
         report = json.loads(output)
     except json.JSONDecodeError as exc:
-        raise BenchError(
+        raise common.BenchError(
             f"air validate --format json printed no JSON for {case.label}:\n{output}"
         ) from exc
     if status != 0 or report.get("errors"):
@@ -288,16 +272,16 @@ def preflight(case: Case) -> Case:
             for d in report.get("diagnostics", [])
             if d.get("severity") == "error"
         )
-        raise BenchError(
+        raise common.BenchError(
             f"the {case.label} config is not valid (exit {status}, "
             f"{report.get('errors')} errors):\n{problems}"
         )
-    statuses = (run_once(case.cjs("queues"))[1], run_once(case.cjs("schedules"))[1])
+    statuses = (common.run_once(case.cjs("queues"))[1], common.run_once(case.cjs("schedules"))[1])
     return replace(case, warnings=int(report.get("warnings", 0)), cjs_status=statuses)
 
 
 def cases(sizes: Sequence[int], workdir: Path) -> list[Case]:
-    shipped = ROOT / "config"
+    shipped = common.ROOT / "config"
     found = [Case("shipped", shipped, *count_config(shipped), generated=False)]
     for tasks in sizes:
         schedules = tasks // 4
@@ -313,17 +297,17 @@ def cases(sizes: Sequence[int], workdir: Path) -> list[Case]:
 class Row:
     what: str
     case: Case | None
-    timing: Timing
+    timing: common.Timing
 
 
-def collect(all_cases: Sequence[Case], timings: dict[str, Timing]) -> list[Row]:
+def collect(all_cases: Sequence[Case], timings: dict[str, common.Timing]) -> list[Row]:
     rows = [Row("baseline", None, timings["baseline"])]
     rows += [Row("air validate", case, timings[f"air {case.label}"]) for case in all_cases]
     rows += [
         Row(
             "check-jsonschema ×2",
             case,
-            summed(
+            common.summed(
                 f"cjs {case.label}",
                 (timings[f"cjs-queues {case.label}"], timings[f"cjs-schedules {case.label}"]),
             ),
@@ -497,11 +481,11 @@ def notes(rows: Sequence[Row], all_cases: Sequence[Case]) -> list[str]:
 
 
 def render(env: dict[str, Any], runs: int, rows: Sequence[Row], all_cases: Sequence[Case]) -> str:
-    parts = ["\n".join(header_lines(env, runs)), markdown_table(*main_table(rows))]
+    parts = ["\n".join(header_lines(env, runs)), common.markdown_table(*main_table(rows))]
     if len(growth(rows, "air validate")) > 1:
         parts.append(
             "Growth, from each size to the next (constant = linear):\n\n"
-            + markdown_table(*growth_table(rows))
+            + common.markdown_table(*growth_table(rows))
         )
     parts.append("Targets:\n\n" + "\n".join(f"- {v}" for v in verdicts(rows)))
     parts.append("Notes:\n\n" + "\n".join(notes(rows, all_cases)))
@@ -526,7 +510,11 @@ def results(
             for c in all_cases
         ],
         "rows": [
-            {"what": r.what, "config": r.case.label if r.case else None, **timing_record(r.timing)}
+            {
+                "what": r.what,
+                "config": r.case.label if r.case else None,
+                **common.timing_record(r.timing),
+            }
             for r in rows
         ],
         "verdicts": verdicts(rows),
@@ -538,11 +526,14 @@ def results(
 
 def import_profile(directory: Path) -> list[tuple[str, float]]:
     """`python -X importtime` of one `air validate`: self time summed per top-level package."""
-    command = Command(
+    command = common.Command(
         "importtime",
-        [sys.executable, "-X", "importtime", script("air"), "validate", "--config", str(directory)],
+        [
+            sys.executable, "-X", "importtime", common.script("air"), "validate",
+            "--config", str(directory),
+        ],
     )
-    _, _, output = run_once(command)
+    _, _, output = common.run_once(command)
     totals: dict[str, float] = {}
     for line in output.splitlines():
         if line.startswith("import time:") and "|" in line:
@@ -577,7 +568,8 @@ def profile(all_cases: Sequence[Case]) -> None:
         f"== imports of `air validate` (-X importtime, self ms per top-level package; total "
         f"{sum(ms for _, ms in ranked):.0f} ms, inflated by the instrumentation)"
     )
-    print(text_table(["package", "ms"], [(name, f"{ms:.1f}") for name, ms in ranked[:20]], "lr"))
+    top = [(name, f"{ms:.1f}") for name, ms in ranked[:20]]
+    print(common.text_table(["package", "ms"], top, "lr"))
     print(f"\n== cProfile of runtime.config.validate.validate() on {all_cases[-1].label}")
     print(call_profile(all_cases[-1].directory))
 
@@ -586,7 +578,7 @@ def profile(all_cases: Sequence[Case]) -> None:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = common.arguments(__doc__)
     parser.add_argument("--runs", type=int, default=15, help="timed runs per command (15)")
     parser.add_argument(
         "--sizes",
@@ -594,20 +586,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="task counts of the generated configs, comma-separated; each gets "
         "a quarter as many schedules (500,1000,2000)",
     )
-    parser.add_argument("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
     parser.add_argument(
         "--profile",
         action="store_true",
         help="instead of timing, show where `air validate` spends its time on "
         "the shipped and the largest config (imports and cProfile)",
     )
-    args = parser.parse_args(argv)
+    args = common.parse(parser, argv, runs=1)
     try:
         args.sizes = sorted({int(size) for size in args.sizes.split(",") if size.strip()})
     except ValueError:
         parser.error(f"--sizes: not a comma-separated list of integers: {args.sizes!r}")
-    if args.runs < 1 or any(size < 4 for size in args.sizes):
-        parser.error("--runs must be at least 1 and every size at least 4")
+    if any(size < 4 for size in args.sizes):
+        parser.error("--sizes: every size must be at least 4")
     return args
 
 
@@ -615,7 +606,7 @@ def environment_info() -> dict[str, Any]:
     import ruamel.yaml
     import yaml
 
-    env = environment(PACKAGES)
+    env = common.environment(PACKAGES)
     env["libyaml"] = bool(getattr(yaml, "__with_libyaml__", False))
     env["ruamel_libyaml"] = bool(getattr(ruamel.yaml, "__with_libyaml__", False))
     return env
@@ -640,16 +631,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             c for case in all_cases for c in (case.air(), case.cjs("queues"), case.cjs("schedules"))
         ]
         print(f"timing {len(commands)} commands × {args.runs} runs ...", file=sys.stderr)
-        timings = measure(commands, args.runs, progress=progress)
+        timings = common.measure(commands, args.runs, progress=progress)
     rows = collect(all_cases, timings)
-    print(text_table(*main_table(rows)))
+    print(common.text_table(*main_table(rows)))
     if len(growth(rows, "air validate")) > 1:
-        print("\n" + text_table(*growth_table(rows)))
+        print("\n" + common.text_table(*growth_table(rows)))
     print("\n" + "\n".join(verdicts(rows)))
-    path = write_results("validate", results(env, args.runs, rows, all_cases))
-    publish(path, DOCS, MARKER, None if args.no_docs else render(env, args.runs, rows, all_cases))
+    path = common.write_results("validate", results(env, args.runs, rows, all_cases))
+    section = None if args.no_docs else render(env, args.runs, rows, all_cases)
+    common.publish(path, DOCS, MARKER, section)
     return 0
 
 
 if __name__ == "__main__":
-    entry_point(main, "validate.py")
+    common.entry_point(main, "validate.py")

@@ -90,18 +90,16 @@ def summary(records: list[dict[str, Any]], steps: int) -> list[dict[str, Any]]:
     return rows
 
 
+COLUMNS = [
+    common.Column("chain of no-op steps", lambda row: row["kind"], "l"),
+    common.Column("median, whole run", lambda row: f"{row['median_s'] * 1000:.0f} ms"),
+    common.Column("per step", lambda row: f"{row['per_step_ms']:.2f} ms"),
+    common.Column("ratio", lambda row: f"{row.get('ratio', 1.0):.2f}"),
+]
+
+
 def table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]], str]:
-    headers = ["chain of no-op steps", "median, whole run", "per step", "ratio"]
-    body = [
-        [
-            r["kind"],
-            f"{r['median_s'] * 1000:.0f} ms",
-            f"{r['per_step_ms']:.2f} ms",
-            f"{r.get('ratio', 1.0):.2f}",
-        ]
-        for r in rows
-    ]
-    return headers, body, "lrrr"
+    return common.tabulate(COLUMNS, rows)
 
 
 def verdicts(rows: list[dict[str, Any]]) -> list[str]:
@@ -113,12 +111,11 @@ def verdicts(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = common.arguments(__doc__)
     add = parser.add_argument
     add("--steps", type=int, default=30, help="steps in each chain (30)")
     add("--rounds", type=int, default=7, help="runs of each, alternating (7)")
-    add("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
-    return parser.parse_args(argv)
+    return common.parse(parser, argv, steps=1, rounds=1)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
