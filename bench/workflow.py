@@ -33,7 +33,11 @@ POOL = "bench-c2"
 def plain_chain(app: Any, steps: int) -> Any:
     from celery import chain
 
-    return chain(*(app.signature("bench.noop", immutable=True) for _ in range(steps)))
+    # Every step stores its result, as a declared workflow's steps do (runtime/sending/
+    # workflows.py); bench.noop's own policy (`result: on_request`) would store none.
+    return chain(
+        *(app.signature("bench.noop", immutable=True, ignore_result=False) for _ in range(steps))
+    )
 
 
 def timed(send: Any, timeout: float) -> float:
