@@ -150,7 +150,7 @@ def _count_redelivery(task: Any, policy: TaskPlan) -> None:
 def _succeeded(task: Any, task_id: str) -> bool:
     """Its completion marker (written with its acknowledgement, result stored or not), or a
     stored SUCCESS."""
-    if _client(task.app.conf.broker_url).exists(DONE.format(task_id)):
+    if _client(task.app.conf).exists(DONE.format(task_id)):
         return True
     return bool(task.AsyncResult(task_id).state == states.SUCCESS)
 
