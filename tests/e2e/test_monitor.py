@@ -64,12 +64,13 @@ def start_monitor(platform: Platform, terminal: Terminal) -> None:
                    if k in ("AIR_CONFIG_DIR", "PYTHONPATH", "PATH"))
     # After the monitor: its exit status, then the terminal's mode, for the test to read.
     terminal.start(f"cd {shlex.quote(str(REPO))} && env {env} TERM=xterm-256color {AIR} monitor;"
-                   f" echo monitor-exit=$?; stty -a; sleep 60")
+                   f" echo monitor-exit=$?; stty -a; echo stty-shown; sleep 60")
 
 
 def after_exit(terminal: Terminal) -> str:
-    screen: str = wait_until(lambda: "monitor-exit=" in (s := terminal.screen()) and s, 15,
-                             message="the monitor to exit")
+    # Wait for the line after `stty -a`: the exit line alone can be drawn before stty's.
+    screen: str = wait_until(lambda: "stty-shown" in (s := terminal.screen()) and s, 15,
+                             message="the monitor to exit and stty to show the modes")
     modes = screen.split()
     assert "icanon" in modes and "echo" in modes, "the terminal was left in cbreak mode"
     return screen
