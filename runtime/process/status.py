@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from runtime.compiler.plan import Plan, ScheduleEntry
+from runtime.compiler.plan import Plan, ScheduleEntry, WorkerPlan
 from runtime.config import cron
 from runtime.process.observe import Snapshot, Worker
 
@@ -48,13 +48,19 @@ def drift(plan: Plan, snap: Snapshot) -> list[Drift]:
                 )
             )
             continue
-        found += _worker_drift(worker, declared.queues, declared.concurrency, plan)
+        found += _worker_drift(worker, declared, plan)
     return found
 
 
-def _worker_drift(
-    worker: Worker, queues: tuple[str, ...], concurrency: int, plan: Plan
-) -> list[Drift]:
+def _worker_drift(worker: Worker, declared: WorkerPlan, plan: Plan) -> list[Drift]:
+    queues = declared.queues
+    # Each of a pool's processes is a node of its own with its share of the slots.
+    concurrency = max(1, declared.concurrency // declared.processes)
+    share = (
+        f" (each of its {declared.processes} processes: {declared.concurrency} slots in all)"
+        if declared.processes > 1
+        else ""
+    )
     found = []
     extra = sorted(set(worker.queues) - set(queues))
     missing = sorted(set(queues) - set(worker.queues))
@@ -73,7 +79,7 @@ def _worker_drift(
                 kind="concurrency",
                 subject=worker.node,
                 detail=f"{worker.node} runs concurrency {worker.concurrency}, "
-                f"the config says {concurrency}",
+                f"the config says {concurrency}{share}",
             )
         )
     if worker.config_checksum != plan.config_checksum:

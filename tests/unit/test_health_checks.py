@@ -50,8 +50,9 @@ def worker(plan: Plan, like: str, **changes: object) -> Worker:
         "node": f"{like}@h1",
         "pool": like,
         "config_checksum": plan.config_checksum,
-        "concurrency": declared.concurrency,
-        "processes": declared.concurrency,
+        # One node per process of the pool, each with its share of the slots.
+        "concurrency": declared.concurrency // declared.processes,
+        "processes": declared.concurrency // declared.processes,
         "queues": declared.queues,
         "active": 0,
         "reserved": 0,
@@ -117,6 +118,18 @@ def test_drift_flags(plan: Plan) -> None:
         ("unknown_pool", "celery@h3"),
     }
     assert drift(plan, snap([worker(plan, "urgent"), worker(plan, "default")])) == []
+
+
+def test_each_process_of_a_pool_runs_its_share_of_the_slots_and_that_is_no_drift(
+    plan: Plan,
+) -> None:
+    urgent = plan.workers["urgent"]
+    assert (urgent.concurrency, urgent.processes) == (2, 2)  # two nodes of one slot each
+    nodes = [worker(plan, "urgent", node=f"urgent.{n}@h1", concurrency=1) for n in (1, 2)]
+    assert drift(plan, snap([*nodes, worker(plan, "default")])) == []
+    (flag,) = drift(plan, snap([worker(plan, "urgent", concurrency=2), worker(plan, "default")]))
+    assert flag.kind == "concurrency"
+    assert flag.detail.endswith("the config says 1 (each of its 2 processes: 2 slots in all)")
 
 
 def test_next_fire(plan: Plan) -> None:
