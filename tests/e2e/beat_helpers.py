@@ -11,6 +11,8 @@ import redis
 
 from runtime.broker.fires import Fires
 from runtime.sending.beat import FIRE_HEADER
+from tests.e2e.conftest import events
+from tests.waiting import wait_until
 
 
 def schedules(**entries: dict[str, Any]) -> dict[str, Any]:
@@ -45,3 +47,18 @@ def figures(fires: list[datetime], period: float) -> dict[str, int]:
 
 def sent(client: redis.Redis, schedule: str) -> int:
     return Fires(client).stats().get(schedule, {}).get("sent", 0)
+
+
+def assert_runs_never_overlapped(client: redis.Redis, name: str = "busy") -> None:
+    """Wait for two completed runs of the `sample.busy`-style task; each run started only
+    after the one before it had ended."""
+    wait_until(
+        lambda: sum(1 for e in events(client, name) if "done" in e) >= 2,
+        timeout=40,
+        message="two completed runs",
+    )
+    runs = events(client, name)
+    starts = [e["at"] for e in runs if "attempt" in e]
+    ends = [e["at"] for e in runs if "done" in e]
+    for start, previous_end in zip(starts[1:], ends, strict=False):
+        assert start >= previous_end, runs

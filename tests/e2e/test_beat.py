@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.e2e.beat_helpers import assert_runs_never_overlapped
 from tests.e2e.conftest import Platform, events, queues_config
 from tests.waiting import wait_until
 
@@ -49,16 +50,7 @@ def test_overlap_skip_never_starts_a_run_while_the_last_one_runs(
     platform.start_pool("default")  # two processes: overlapping runs would be possible
     platform.air("beat")
 
-    wait_until(
-        lambda: sum(1 for e in events(redis_client, "busy") if "done" in e) >= 2,
-        timeout=40,
-        message="two completed runs",
-    )
-    runs = events(redis_client, "busy")
-    starts = [e["at"] for e in runs if "attempt" in e]
-    ends = [e["at"] for e in runs if "done" in e]
-    for start, previous_end in zip(starts[1:], ends, strict=False):
-        assert start >= previous_end, runs
+    assert_runs_never_overlapped(redis_client)
 
 
 @pytest.mark.slow

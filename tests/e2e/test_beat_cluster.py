@@ -13,8 +13,14 @@ import pytest
 from runtime.broker.beats import live_beats
 from runtime.broker.fires import Fires
 from runtime.process.embedded import free_port
-from tests.e2e.beat_helpers import figures, queued_fires, schedules, sent
-from tests.e2e.conftest import Platform, events, queues_config
+from tests.e2e.beat_helpers import (
+    assert_runs_never_overlapped,
+    figures,
+    queued_fires,
+    schedules,
+    sent,
+)
+from tests.e2e.conftest import Platform, queues_config
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
@@ -108,14 +114,5 @@ def test_overlap_skip_holds_across_beats(platform: Platform, redis_client) -> No
     for i in range(3):
         platform.air("beat", log_name=f"beat{i}")
 
-    wait_until(
-        lambda: sum(1 for e in events(redis_client, "busy") if "done" in e) >= 2,
-        timeout=40,
-        message="two completed runs",
-    )
-    runs = events(redis_client, "busy")
-    starts = [e["at"] for e in runs if "attempt" in e]
-    ends = [e["at"] for e in runs if "done" in e]
-    for start, previous_end in zip(starts[1:], ends, strict=False):
-        assert start >= previous_end, runs
+    assert_runs_never_overlapped(redis_client)
     assert Fires(redis_client).stats()["busy"]["overlap"] > 0
