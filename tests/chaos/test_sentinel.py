@@ -15,6 +15,7 @@ import pytest
 import redis
 
 from runtime.broker.clients import broker_client
+from runtime.compiler.compile import load_plan
 from runtime.process.embedded import RedisServer, free_port
 from tests.chaos.conftest import Figures, work_events
 from tests.e2e.beat_helpers import schedules, sent
@@ -143,7 +144,7 @@ def test_a_sentinel_failover_under_load_loses_nothing(
     sender.start()
     wait_until(lambda: len(accepted) >= SENDS // 3, 20, message="a third of the sends")
     master.kill()
-    killed = time.monotonic()
+    killed, killed_at = time.monotonic(), time.time()
     wait_until(
         lambda: sentinel.master_port() not in (None, master.port),
         20,
@@ -178,4 +179,14 @@ def test_a_sentinel_failover_under_load_loses_nothing(
         f"{len(set(refused) & set(done))}); run twice: {twice}"
     )
     assert figures.lost == 0
-    assert figures.duplicated == 0
+    # What a failover may repeat, and nothing else: a unit running or finishing when the master
+    # died, whose acknowledgement (and the completion marker sent with it) reached only that
+    # master. Redis replicates asynchronously (docs/reliability.md, "Asynchronous
+    # replication"); a repeat of a unit that started after the kill is a bug in air.
+    first_start: dict[str, float] = {}
+    for event in work_events(record):
+        if event.get("started"):
+            first_start.setdefault(event["tag"], event["at"])
+    assert all(first_start[tag] <= killed_at for tag in twice), (twice, killed_at, first_start)
+    slots = load_plan(platform.config_dir)[0].workers["default"].concurrency
+    assert figures.duplicated <= slots  # at most the units in flight at the kill
