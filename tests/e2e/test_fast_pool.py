@@ -193,12 +193,23 @@ def test_priority_beats_queue_order_across_processes(
         result.get(timeout=30)
 
     starts = sorted(
-        [(e["at"], e["tag"]) for e in events(redis_client, "record")]
-        + [(e["at"], e["value"]) for e in events(redis_client, "echo")]
+        [(e["at"], e["pid"], e["tag"]) for e in events(redis_client, "record")]
+        + [(e["at"], e["pid"], e["value"]) for e in events(redis_client, "echo")]
     )
-    order = [tag for _, tag in starts]
-    assert sorted(order[:2]) == ["blocker-0", "blocker-1"]
-    assert sorted(order[2:5]) == ["urgent-0", "urgent-1", "urgent-2"], order
+    assert sorted(tag for _, _, tag in starts[:2]) == ["blocker-0", "blocker-1"]
+    # Start times of two processes are not fetch order: one may fetch the last urgent task
+    # and start it a moment after the other fetched (later) and started a low one. Within
+    # one process start order is fetch order, so each must run its urgent tasks before any
+    # low one; a fetch that ignored priority runs the 20 older low tasks first in both.
+    by_process: dict[int, list[str]] = {}
+    for _, pid, tag in starts[2:]:
+        by_process.setdefault(pid, []).append(tag)
+    for tags in by_process.values():
+        kinds = [tag.split("-")[0] for tag in tags]
+        assert kinds == sorted(kinds, key=["urgent", "low"].index), by_process
+    assert sorted(tag for tags in by_process.values() for tag in tags) == sorted(
+        [f"low-{i}" for i in range(20)] + [f"urgent-{i}" for i in range(3)]
+    )
 
 
 def test_an_at_most_once_queue_never_runs_a_task_twice(
