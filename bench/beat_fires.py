@@ -29,7 +29,6 @@ import _common as common  # noqa: E402  (bench/ is not a package)
 import _workers as workers  # noqa: E402  (bench/ is not a package)
 
 from runtime.broker.fires import Fire, Fires  # noqa: E402
-from runtime.sending.capture import publish_commands  # noqa: E402
 
 DOCS = common.ROOT / "docs" / "reliability.md"
 MARKER = "bench:beat-fires"
@@ -48,7 +47,9 @@ def air_way(app: Any, fires: Fires) -> Callable[[int], None]:
     def fire(step: int) -> None:
         expected = fires.cursor("bench")
         task_id = str(uuid.uuid4())
-        commands = publish_commands(app, TASK, [], {}, task_id, {"queue": "bench"})
+        commands = app.publish_commands(
+            lambda: app.send_task(TASK, args=[], task_id=task_id, queue="bench"), TASK
+        )
         committed = fires.commit(
             Fire(
                 schedule="bench",

@@ -1,9 +1,20 @@
-"""The Celery app, built from the compiled plan; `celery -A runtime.celeryapp.app` loads it."""
+"""The Celery app, built from the compiled plan; `celery -A runtime.celeryapp.app` loads it.
+
+It can capture publishes instead of sending them: inside `publish_commands`, every task
+message this thread sends through the app (one task, or every message of a whole canvas) goes
+through one pooled producer whose kombu publish batch keeps the Redis commands the transport
+would run, and runs none of them. Beat runs them inside its exactly-once fire script
+(runtime/broker/fires.py), so a fire is claimed and sent in one atomic step or not at all.
+Celery's canvas drops an explicit `producer=` on the way to a chain's first task, which is why
+the producer is swapped in at `send_task` rather than passed in.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +28,36 @@ from runtime.config import defaults
 from runtime.config.reporters import render_text
 from runtime.config.validate import InvalidConfig
 
+Command = tuple[str, tuple[Any, ...]]  # a Redis command name and its arguments (key first)
+
+
+class _Collector:
+    """Stands in for kombu's Redis PublishBatch (Producer.batch()): the transport routes the
+    message and hands over its final commands; they are kept here, never executed."""
+
+    def __init__(self, channel: Any) -> None:
+        self.channel = channel
+        self.commands: list[Command] = []
+
+    def publish(self, message: Any, **kwargs: Any) -> Any:
+        return self.channel.basic_publish(message, _publish_batch=self, **kwargs)
+
+    def add(self, name: str, *args: Any) -> None:
+        self.commands.append((name, args))
+
+    def flush(self) -> None:
+        """Nothing to send: the caller runs the commands."""
+
+    def discard(self) -> None:
+        self.commands.clear()
+
+    def close(self) -> None:
+        """Nothing held open."""
+
 
 class AirCelery(Celery):  # type: ignore[misc]
-    """Celery, with air's unique tasks applied at every send (air send, beat, task.delay)."""
+    """Celery, with air's unique tasks applied at every send (air send, beat, task.delay), and
+    publishes it can capture instead of sending."""
 
     air_plan: Plan
 
@@ -32,7 +70,33 @@ class AirCelery(Celery):  # type: ignore[misc]
                 result = self.AsyncResult(holder)
                 result.air_duplicate = True  # `air send` says so
                 return result
+        producer = getattr(self._capturing, "producer", None)
+        if producer is not None:  # publish_commands is on in this thread
+            options["producer"] = producer
         return super().send_task(name, args, kwargs, **options)
+
+    _capturing = threading.local()
+
+    def publish_commands(self, send: Callable[[], object], what: str) -> list[Command]:
+        """The Redis commands that `send()` would run to publish its messages, with Celery's
+        own routing, serializer and protocol. Queue declarations (idempotent) and
+        result-backend writes (a chord's counter) happen now; the messages themselves do not."""
+        if getattr(self._capturing, "producer", None) is not None:
+            raise RuntimeError("publish captures do not nest")
+        with self.producer_or_acquire() as producer:  # pooled: no connection set up per fire
+            channel = producer.channel
+            collector = _Collector(channel)
+            channel.create_publish_batch = lambda max_size: collector
+            self._capturing.producer = producer
+            try:
+                with producer.batch():
+                    send()
+            finally:
+                self._capturing.producer = None
+                del channel.create_publish_batch  # the pooled channel publishes normally again
+        if not collector.commands:
+            raise RuntimeError(f"the broker transport published {what} without a batch")
+        return collector.commands
 
 
 def create_app(plan: Plan) -> Celery:

@@ -29,7 +29,6 @@ from runtime.compiler.plan import ScheduleEntry as PlannedEntry
 from runtime.config import cron
 from runtime.config.redact import redact
 from runtime.sending import workflows
-from runtime.sending.capture import publish_commands
 
 logger = logging.getLogger("air.beat")
 
@@ -110,8 +109,6 @@ class RedisScheduler(Scheduler):  # type: ignore[misc]
                 return due - now
             step = self._step(planned, expected, fire, now - due, now)
             if self.fires.commit(step):
-                if planned.workflow and step.outcome == "sent":
-                    self._start_workflow(planned, step.task_id)
                 self._log(planned, step, now - due)
                 expected = str(step.cursor_ms)
             else:  # another beat handled it first
@@ -137,8 +134,15 @@ class RedisScheduler(Scheduler):  # type: ignore[misc]
         # The fire time travels in the message, so a task (or an audit) can tell which fire
         # it serves, and duplicates would be visible.
         options = {**_options(planned), "headers": {FIRE_HEADER: fire.isoformat()}}
-        commands = publish_commands(
-            self.app, planned.task, planned.args, planned.kwargs, task_id, options
+        commands = self.app.publish_commands(
+            lambda: self.app.send_task(
+                planned.task,
+                args=list(planned.args),
+                kwargs=dict(planned.kwargs),
+                task_id=task_id,
+                **options,
+            ),
+            planned.task,
         )
         return replace(
             base,
@@ -149,21 +153,20 @@ class RedisScheduler(Scheduler):  # type: ignore[misc]
         )
 
     def _workflow_step(self, planned: PlannedEntry, base: Fire, fire: datetime) -> Fire:
-        """The commit records the run (so the overlap marker and `air status` see it at once);
-        the beat that wins it sends the canvas right after (_start_workflow)."""
+        """The commit records the run (so the overlap marker and `air status` see it at once)
+        and pushes the messages of the canvas's first step or parallel steps, in one script:
+        a beat killed at any instant has started the run whole or not at all."""
         workflow = self.plan.workflows[planned.workflow]
         run_id = str(uuid.uuid4())
+        signature = workflows.canvas(self.app, self.plan, workflow, run_id)
+        sends = self.app.publish_commands(signature.apply_async, f"workflow {workflow.name}")
         return replace(
             base,
             fired_at=fire.isoformat(),
             task_id=run_id,
             running_ttl=int(planned.lock_ttl) + 1 if planned.overlap == "skip" else 0,
-            commands=self.runs.start_commands(run_id, workflow.name, workflow.size),
+            commands=[*self.runs.start_commands(run_id, workflow.name, workflow.size), *sends],
         )
-
-    def _start_workflow(self, planned: PlannedEntry, run_id: str) -> None:
-        workflow = self.plan.workflows[planned.workflow]
-        workflows.send(self.app, self.plan, workflow, self.runs, run_id=run_id)
 
     def _missed(self, planned: PlannedEntry, fire: datetime, now: float) -> tuple[datetime, int]:
         """The last fire too late to send, and how many there are from `fire` on."""

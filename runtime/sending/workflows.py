@@ -14,14 +14,11 @@ from runtime.broker.workflow_runs import NAME, RUN, STEP, WorkflowRuns
 from runtime.compiler.plan import Plan, WorkflowPlan
 
 
-def send(
-    app: Any, plan: Plan, workflow: WorkflowPlan, runs: WorkflowRuns, run_id: str | None = None
-) -> tuple[str, Any]:
-    """Start a run: (run id, the AsyncResult of its last step). Beat passes the id of a run
-    its fire commit already recorded (runtime/sending/beat.py)."""
-    if run_id is None:
-        run_id = uuid()
-        runs.start(run_id, workflow.name, workflow.size)
+def send(app: Any, plan: Plan, workflow: WorkflowPlan, runs: WorkflowRuns) -> tuple[str, Any]:
+    """Start a run: (run id, the AsyncResult of its last step). Beat records and sends its
+    runs in its fire commit instead (runtime/sending/beat.py)."""
+    run_id = uuid()
+    runs.start(run_id, workflow.name, workflow.size)
     return run_id, canvas(app, plan, workflow, run_id).apply_async()
 
 
