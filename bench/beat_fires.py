@@ -1,8 +1,9 @@
 """Benchmark what exactly-once costs a beat per fire.
 
-Celery's beat sends a fire with one `send_task` on a pooled producer. air's beat captures the
-same message as kombu's publish commands and runs them inside its compare-and-set Lua script
-(runtime/broker/fires.py), after reading the schedule's cursor. Both run here in one process on
+Celery's beat sends a fire with one `send_task` on a pooled producer. air's beat (its own
+`RedisScheduler._step` here) captures the same message as kombu's publish commands and runs
+them inside its compare-and-set Lua script (runtime/broker/fires.py), after reading the
+schedule's cursor. Both run here in one process on
 one private redis-server, in interleaved rounds of FIRES fires each; the report is the median
 time per fire and air's ratio to Celery's way.
 
@@ -18,21 +19,25 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as common  # noqa: E402  (bench/ is not a package)
 import _workers as workers  # noqa: E402  (bench/ is not a package)
 
-from runtime.broker.fires import Fire, Fires  # noqa: E402
+from runtime.broker.fires import Fires  # noqa: E402
+from runtime.sending.beat import RedisScheduler  # noqa: E402
 
 DOCS = common.ROOT / "docs" / "reliability.md"
 MARKER = "bench:beat-fires"
 TASK = "bench.noop"
+SCHEDULE = "bench"  # every second, `overlap: allow`: every fire is sent
 
 
 def celery_way(app: Any) -> Callable[[int], None]:
@@ -44,23 +49,14 @@ def celery_way(app: Any) -> Callable[[int], None]:
 
 
 def air_way(app: Any, fires: Fires) -> Callable[[int], None]:
+    """Beat's own step for each fire (message captured, not sent) and its commit."""
+    scheduler = RedisScheduler(app=app, lazy=True)
+    planned = app.air_plan.beat[SCHEDULE]
+
     def fire(step: int) -> None:
-        expected = fires.cursor("bench")
-        task_id = str(uuid.uuid4())
-        commands = app.publish_commands(
-            lambda: app.send_task(TASK, args=[], task_id=task_id, queue="bench"), TASK
-        )
-        committed = fires.commit(
-            Fire(
-                schedule="bench",
-                expected=expected,
-                cursor_ms=step,
-                outcome="sent",
-                fired_at="",
-                task_id=task_id,
-                commands=commands,
-            )
-        )
+        expected = fires.cursor(SCHEDULE)
+        at = datetime.fromtimestamp(step, UTC)  # every step is the next fire, due now
+        committed = fires.commit(scheduler._step(planned, expected, at, 0.0, at.timestamp()))
         assert committed, "nothing else moves this cursor"
 
     return fire
@@ -84,7 +80,12 @@ def main() -> int:
         broker.start()
         try:
             env = workers.machine(broker)
-            app = workers.air_app(workers.write_air_config(Path(tmp) / "config", broker, [1]))
+            config = workers.write_air_config(Path(tmp) / "config", broker, [1])
+            schedule = {"task": TASK, "every": "1s", "overlap": "allow", "queue": "bench"}
+            (config / "schedules.yaml").write_text(
+                yaml.safe_dump({"version": 1, "schedules": {SCHEDULE: schedule}})
+            )
+            app = workers.air_app(config)
             workers.check_broker(app, broker)
             assert broker.client is not None
             ways = {

@@ -25,61 +25,59 @@ def _queued(client) -> list[dict]:
     return [json.loads(raw) for key in keys for raw in client.lrange(key, 0, -1)]
 
 
-def _echo_commands(app, task_id: str):
-    send = lambda: app.send_task("sample.echo", args=["x"], task_id=task_id, queue="default")  # noqa: E731
-    return app.publish_commands(send, "sample.echo")
+TICK = {"task": "sample.echo", "args": ["x"], "every": "1s", "queue": "default", "overlap": "allow"}
 
 
-def _fire(app, expected: str, cursor_ms: int, task_id: str) -> Fire:
-    commands = _echo_commands(app, task_id)
-    return Fire(
-        schedule="tick",
-        expected=expected,
-        cursor_ms=cursor_ms,
-        outcome="sent",
-        fired_at="2026-01-01T00:00:01+00:00",
-        task_id=task_id,
-        commands=commands,
-    )
+def _prepare(app, schedule: str, expected: str, at_ms: int) -> Fire:
+    """What a beat prepares for the fire of `schedule` at `at_ms` (ms since the epoch), due
+    now: beat's own step, message captured and not yet sent."""
+    fire = datetime.fromtimestamp(at_ms / 1000, UTC)
+    scheduler = RedisScheduler(app=app, lazy=True)
+    return scheduler._step(app.air_plan.beat[schedule], expected, fire, 0.0, fire.timestamp())
+
+
+def _start(platform: Platform, redis_client) -> tuple[object, Fires, str]:
+    platform.write(queues_config(platform.redis_url), schedules(tick=TICK))
+    fires = Fires(redis_client)
+    return platform.app(), fires, fires.start("tick", 1000)
 
 
 def test_prepared_but_never_committed_sends_nothing_and_the_next_beat_sends_it(
     platform: Platform, redis_client
 ) -> None:
-    platform.write(queues_config(platform.redis_url), schedules())
-    app, fires = platform.app(), Fires(redis_client)
-    start = fires.start("tick", 1000)
+    app, fires, start = _start(platform, redis_client)
 
-    _fire(app, start, 2000, "beat-a")  # beat A captured the message, then was killed -9
+    killed = _prepare(app, "tick", start, 2000)  # beat A captured the message, then was killed
     assert _queued(redis_client) == []
 
-    assert fires.commit(_fire(app, start, 2000, "beat-b"))  # beat B takes the fire over
-    assert [m["headers"]["id"] for m in _queued(redis_client)] == ["beat-b"]
+    taken_over = _prepare(app, "tick", start, 2000)
+    assert fires.commit(taken_over)  # beat B takes the fire over
+    assert [m["headers"]["id"] for m in _queued(redis_client)] == [taken_over.task_id]
+    assert taken_over.task_id != killed.task_id
     assert fires.cursor("tick") == "2000"
 
 
 def test_a_stale_cursor_changes_and_sends_nothing(platform: Platform, redis_client) -> None:
-    platform.write(queues_config(platform.redis_url), schedules())
-    app, fires = platform.app(), Fires(redis_client)
-    start = fires.start("tick", 1000)
-    assert fires.commit(_fire(app, start, 2000, "first"))
+    app, fires, start = _start(platform, redis_client)
+    first = _prepare(app, "tick", start, 2000)
+    assert fires.commit(first)
 
-    assert not fires.commit(_fire(app, start, 2000, "second"))  # read the cursor too early
+    assert not fires.commit(_prepare(app, "tick", start, 2000))  # read the cursor too early
 
-    assert [m["headers"]["id"] for m in _queued(redis_client)] == ["first"]
+    assert [m["headers"]["id"] for m in _queued(redis_client)] == [first.task_id]
     assert redis_client.hget(CURSOR, "tick") == b"2000"
     assert fires.stats() == {"tick": {"sent": 1, "missed": 0, "overlap": 0}}
     assert redis_client.hget(STATS, "tick:sent") == b"1"
 
 
 def test_the_pushed_message_is_what_a_worker_runs(platform: Platform, redis_client) -> None:
-    platform.write(queues_config(platform.redis_url), schedules())
+    app, fires, start = _start(platform, redis_client)
     platform.start_pool("default")
-    app, fires = platform.app(), Fires(redis_client)
+    fire = _prepare(app, "tick", start, 2000)
 
-    assert fires.commit(_fire(app, fires.start("tick", 1000), 2000, "run-me"))
+    assert fires.commit(fire)
 
-    assert app.AsyncResult("run-me").get(timeout=30)["value"] == "x"
+    assert app.AsyncResult(fire.task_id).get(timeout=30)["value"] == "x"
 
 
 def test_missed_fires_are_counted_once_and_never_sent(platform: Platform, redis_client) -> None:
@@ -97,9 +95,8 @@ def test_missed_fires_are_counted_once_and_never_sent(platform: Platform, redis_
 def test_capturing_leaves_the_pooled_producer_publishing_normally(
     platform: Platform, redis_client
 ) -> None:
-    platform.write(queues_config(platform.redis_url), schedules())
-    app = platform.app()
-    _echo_commands(app, "captured")
+    app, _, start = _start(platform, redis_client)
+    _prepare(app, "tick", start, 2000)
 
     app.send_task("sample.echo", args=["y"], task_id="plain", queue="default")
 
@@ -118,20 +115,14 @@ def test_a_workflow_fire_records_the_run_and_sends_its_first_steps_in_one_commit
         schedules(nightly={"workflow": "fan", "every": "1s"}),
         {"fan": {"steps": [{"parallel": [step("b"), step("c")]}, step("d")]}},
     )
-    app = platform.app()
-    planned = app.air_plan.beat["nightly"]
-    fire = datetime(2026, 1, 1, tzinfo=UTC)
+    app, fires = platform.app(), Fires(redis_client)
+    start = fires.start("nightly", 1000)
 
-    def prepare() -> Fire:
-        scheduler = RedisScheduler(app=app, lazy=True)
-        expected = scheduler.fires.start("nightly", 1000)
-        return scheduler._step(planned, expected, fire, 0.0, fire.timestamp())
-
-    killed = prepare()  # beat A prepared it, then was killed -9
+    killed = _prepare(app, "nightly", start, 2000)  # beat A prepared it, then was killed
     assert _queued(redis_client) == [] and redis_client.hgetall(COUNTS) == {}
 
-    taken_over = prepare()
-    assert Fires(redis_client).commit(taken_over)
+    taken_over = _prepare(app, "nightly", start, 2000)
+    assert fires.commit(taken_over)
 
     queued = [m["headers"] for m in _queued(redis_client)]
     assert sorted(h["kwargsrepr"] for h in queued) == ["{'tag': 'b'}", "{'tag': 'c'}"]
