@@ -3,8 +3,9 @@
 It can capture publishes instead of sending them: inside `publish_commands`, every task
 message this thread sends through the app (one task, or every message of a whole canvas) goes
 through one pooled producer whose kombu publish batch keeps the Redis commands the transport
-would run, and runs none of them. Beat runs them inside its exactly-once fire script
-(runtime/broker/fires.py), so a fire is claimed and sent in one atomic step or not at all.
+would run, and runs none of them; a unique task's claim is noted, not taken. Beat runs them
+inside its exactly-once fire script (runtime/broker/fires.py), so a fire is claimed, its
+unique claims taken and its messages sent in one atomic step, or none of it.
 Celery's canvas drops an explicit `producer=` on the way to a chain's first task, which is why
 the producer is swapped in at `send_task` rather than passed in.
 """
@@ -15,12 +16,14 @@ import os
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from celery import Celery, uuid
 from kombu.entity import Queue
 
+from runtime.broker.fires import Claim
 from runtime.celeryapp import control, guards, hooks, stamp  # noqa: F401 - control registers air_info
 from runtime.compiler.compile import load_plan
 from runtime.compiler.plan import Plan
@@ -55,6 +58,14 @@ class _Collector:
         """Nothing held open."""
 
 
+@dataclass(frozen=True, slots=True)
+class Captured:
+    """What a send would have done: its Redis commands and the unique claims it needs."""
+
+    commands: list[Command]
+    claims: list[Claim]
+
+
 class AirCelery(Celery):  # type: ignore[misc]
     """Celery, with air's unique tasks applied at every send (air send, beat, task.delay), and
     publishes it can capture instead of sending."""
@@ -63,40 +74,43 @@ class AirCelery(Celery):  # type: ignore[misc]
 
     def send_task(self, name: str, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
         policy = self.air_plan.tasks.get(name)
+        capture: Captured | None = getattr(self._capturing, "captured", None)
         if policy is not None and policy.unique_for:
             task_id = options.setdefault("task_id", uuid())
-            holder = guards.existing_claim(self, policy, args, kwargs, task_id)
-            if holder is not None:
+            if capture is not None:  # the fire commit takes the claim, with the message
+                capture.claims.append(guards.unique_claim(self, policy, args, kwargs, task_id))
+            elif holder := guards.existing_claim(self, policy, args, kwargs, task_id):
                 result = self.AsyncResult(holder)
                 result.air_duplicate = True  # `air send` says so
                 return result
-        producer = getattr(self._capturing, "producer", None)
-        if producer is not None:  # publish_commands is on in this thread
-            options["producer"] = producer
+        if capture is not None:  # publish_commands is on in this thread
+            options["producer"] = self._capturing.producer
         return super().send_task(name, args, kwargs, **options)
 
     _capturing = threading.local()
 
-    def publish_commands(self, send: Callable[[], object], what: str) -> list[Command]:
+    def publish_commands(self, send: Callable[[], object], what: str) -> Captured:
         """The Redis commands that `send()` would run to publish its messages, with Celery's
-        own routing, serializer and protocol. Queue declarations (idempotent) and
-        result-backend writes (a chord's counter) happen now; the messages themselves do not."""
-        if getattr(self._capturing, "producer", None) is not None:
+        own routing, serializer and protocol, and the unique claims they need. Queue
+        declarations (idempotent) and result-backend writes (a chord's counter) happen now;
+        the messages and claims do not."""
+        if getattr(self._capturing, "captured", None) is not None:
             raise RuntimeError("publish captures do not nest")
         with self.producer_or_acquire() as producer:  # pooled: no connection set up per fire
             channel = producer.channel
             collector = _Collector(channel)
             channel.create_publish_batch = lambda max_size: collector
-            self._capturing.producer = producer
+            captured = Captured(collector.commands, [])
+            self._capturing.producer, self._capturing.captured = producer, captured
             try:
                 with producer.batch():
                     send()
             finally:
-                self._capturing.producer = None
+                self._capturing.producer = self._capturing.captured = None
                 del channel.create_publish_batch  # the pooled channel publishes normally again
-        if not collector.commands:
+        if not captured.commands:
             raise RuntimeError(f"the broker transport published {what} without a batch")
-        return collector.commands
+        return captured
 
 
 def create_app(plan: Plan) -> Celery:

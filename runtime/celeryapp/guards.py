@@ -21,6 +21,7 @@ from celery.exceptions import Ignore
 from runtime.broker.clients import broker_client
 from runtime.broker.deadletter import DeadLetter, DeadLetterStore
 from runtime.broker.fetch import DONE
+from runtime.broker.fires import Claim
 from runtime.broker.ratelimit import Limiter
 from runtime.broker.unique import Claims, claim_key
 from runtime.compiler.plan import TaskPlan
@@ -65,11 +66,17 @@ def arguments(app: Any, name: str, args: Any, kwargs: Any) -> dict[str, Any]:
     return bound
 
 
-def existing_claim(app: Any, policy: TaskPlan, args: Any, kwargs: Any, task_id: str) -> str | None:
-    """Claim a unique task's key for `task_id`; the id of a task already holding it, or None."""
+def unique_claim(app: Any, policy: TaskPlan, args: Any, kwargs: Any, task_id: str) -> Claim:
+    """The claim a send of a unique task needs (not taken: beat takes it in its fire commit)."""
     assert policy.unique_for is not None
     key = claim_key(policy.name, policy.unique_key, arguments(app, policy.name, args, kwargs))
-    holder = claims(app).claim(key, task_id, policy.unique_for)
+    return Claim(key, task_id, policy.unique_for)
+
+
+def existing_claim(app: Any, policy: TaskPlan, args: Any, kwargs: Any, task_id: str) -> str | None:
+    """Claim a unique task's key for `task_id`; the id of a task already holding it, or None."""
+    claim = unique_claim(app, policy, args, kwargs, task_id)
+    holder = claims(app).claim(claim.key, task_id, claim.hold)
     return None if holder in (None, task_id) else holder  # a retry or deferral holds its own
 
 

@@ -108,8 +108,9 @@ class RedisScheduler(Scheduler):  # type: ignore[misc]
             if due > now:
                 return due - now
             step = self._step(planned, expected, fire, now - due, now)
-            if self.fires.commit(step):
-                self._log(planned, step, now - due)
+            outcome = self.fires.commit(step)
+            if outcome is not None:
+                self._log(planned, replace(step, outcome=outcome), now - due)
                 expected = str(step.cursor_ms)
             else:  # another beat handled it first
                 expected = self.fires.cursor(planned.name)
@@ -134,7 +135,7 @@ class RedisScheduler(Scheduler):  # type: ignore[misc]
         # The fire time travels in the message, so a task (or an audit) can tell which fire
         # it serves, and duplicates would be visible.
         options = {**_options(planned), "headers": {FIRE_HEADER: fire.isoformat()}}
-        commands = self.app.publish_commands(
+        captured = self.app.publish_commands(
             lambda: self.app.send_task(
                 planned.task,
                 args=list(planned.args),
@@ -149,7 +150,8 @@ class RedisScheduler(Scheduler):  # type: ignore[misc]
             fired_at=fire.isoformat(),
             task_id=task_id,
             running_ttl=int(planned.lock_ttl) + 1 if planned.overlap == "skip" else 0,
-            commands=commands,
+            commands=captured.commands,
+            claims=captured.claims,
         )
 
     def _workflow_step(self, planned: PlannedEntry, base: Fire, fire: datetime) -> Fire:
@@ -159,13 +161,17 @@ class RedisScheduler(Scheduler):  # type: ignore[misc]
         workflow = self.plan.workflows[planned.workflow]
         run_id = str(uuid.uuid4())
         signature = workflows.canvas(self.app, self.plan, workflow, run_id)
-        sends = self.app.publish_commands(signature.apply_async, f"workflow {workflow.name}")
+        captured = self.app.publish_commands(signature.apply_async, f"workflow {workflow.name}")
         return replace(
             base,
             fired_at=fire.isoformat(),
             task_id=run_id,
             running_ttl=int(planned.lock_ttl) + 1 if planned.overlap == "skip" else 0,
-            commands=[*self.runs.start_commands(run_id, workflow.name, workflow.size), *sends],
+            commands=[
+                *self.runs.start_commands(run_id, workflow.name, workflow.size),
+                *captured.commands,
+            ],
+            claims=captured.claims,
         )
 
     def _missed(self, planned: PlannedEntry, fire: datetime, now: float) -> tuple[datetime, int]:
@@ -203,6 +209,11 @@ class RedisScheduler(Scheduler):  # type: ignore[misc]
                 step.count,
                 planned.name,
                 planned.catch_up,
+            )
+        elif step.claims:  # prepared as sent; the commit found a unique claim held
+            logger.warning(
+                "beat: skipped %s: a task with the same unique key is still queued or running",
+                planned.name,
             )
         else:
             logger.warning("beat: skipped %s: its previous run is still going", planned.name)

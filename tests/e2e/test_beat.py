@@ -53,6 +53,30 @@ def test_overlap_skip_never_starts_a_run_while_the_last_one_runs(
     assert_runs_never_overlapped(redis_client)
 
 
+def test_a_schedule_of_a_unique_task_still_queued_skips_its_fires_and_beat_goes_on(
+    platform: Platform, redis_client
+) -> None:
+    """The shipped token-refresh case: a unique task sent by hand (or a last fire) is still
+    queued when the schedule fires. Each fire is skipped as an overlap; beat keeps running
+    (it used to die on the send that the unique guard turned into a no-op)."""
+    from runtime.broker.fires import Fires
+
+    queues = queues_config(platform.redis_url)
+    queues["tasks"]["sample.echo"] = {"queue": "default", "unique": {"for": "1m", "key": []}}
+    platform.write(queues, _schedules(tick={"task": "sample.echo", "every": "1s"}))
+    held = platform.app().send_task("sample.echo", args=["by hand"])  # no worker: it waits
+    beat = platform.air("beat")
+
+    wait_until(
+        lambda: Fires(redis_client).stats().get("tick", {}).get("overlap", 0) >= 2,
+        timeout=30,
+        message="two fires skipped",
+    )
+    assert beat.poll() is None
+    assert Fires(redis_client).stats()["tick"]["sent"] == 0
+    assert redis_client.get(next(redis_client.scan_iter(match="air:unique:*"))) == held.id.encode()
+
+
 @pytest.mark.slow
 def test_cron_schedule_fires_at_the_minute(platform: Platform, redis_client) -> None:
     platform.write(

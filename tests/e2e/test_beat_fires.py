@@ -134,3 +134,57 @@ def test_a_workflow_fire_records_the_run_and_sends_its_first_steps_in_one_commit
         message="the run to succeed",
     )
     assert sorted(e["tag"] for e in events(redis_client, "steps")) == ["b", "c", "d"]
+
+
+def _unique_tick(platform: Platform, redis_client) -> tuple[object, Fires, str]:
+    queues = queues_config(platform.redis_url)
+    queues["tasks"]["sample.echo"] = {"queue": "default", "unique": {"for": "1m", "key": ["value"]}}
+    platform.write(queues, schedules(tick=TICK))
+    fires = Fires(redis_client)
+    return platform.app(), fires, fires.start("tick", 1000)
+
+
+def test_a_fire_of_a_unique_task_already_queued_is_skipped_as_an_overlap(
+    platform: Platform, redis_client
+) -> None:
+    app, fires, start = _unique_tick(platform, redis_client)
+    manual = app.send_task("sample.echo", args=["x"])  # no worker: it stays queued, claimed
+
+    assert fires.commit(_prepare(app, "tick", start, 2000)) == "overlap"
+
+    assert [m["headers"]["id"] for m in _queued(redis_client)] == [manual.id]
+    assert fires.stats()["tick"] == {"sent": 0, "missed": 0, "overlap": 1}
+
+
+def test_a_unique_fire_takes_its_claim_in_the_commit_so_a_killed_beat_leaks_none(
+    platform: Platform, redis_client
+) -> None:
+    """Preparing a fire claims nothing (beat A, killed before its commit, holds no claim that
+    would block the fire for `unique.for`); the commit claims for the message it pushes, and
+    the worker releases the claim when the task ends, so the next fire is sent."""
+    app, fires, start = _unique_tick(platform, redis_client)
+    _prepare(app, "tick", start, 2000)  # beat A, killed
+    assert list(redis_client.scan_iter(match="air:unique:*")) == []
+
+    fire = _prepare(app, "tick", start, 2000)
+    assert fires.commit(fire) == "sent"
+    (claim,) = redis_client.scan_iter(match="air:unique:*")
+    assert redis_client.get(claim) == fire.task_id.encode()
+
+    platform.start_pool("default")
+    app.AsyncResult(fire.task_id).get(timeout=30)
+    wait_until(lambda: not redis_client.exists(claim), message="the claim to be released")
+    assert fires.commit(_prepare(app, "tick", "2000", 3000)) == "sent"
+
+
+def test_a_send_that_claims_between_prepare_and_commit_turns_the_fire_into_an_overlap(
+    platform: Platform, redis_client
+) -> None:
+    app, fires, start = _unique_tick(platform, redis_client)
+    fire = _prepare(app, "tick", start, 2000)
+    manual = app.send_task("sample.echo", args=["x"])
+
+    assert fires.commit(fire) == "overlap"
+
+    assert [m["headers"]["id"] for m in _queued(redis_client)] == [manual.id]
+    assert fires.cursor("tick") == "2000"
