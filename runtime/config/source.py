@@ -238,7 +238,9 @@ def _decode(raw: bytes | str, doc: Document) -> str | None:
                 )
             )
             return None
-        return raw
+        # As for bytes: a leading BOM is no column (editors do not show it), and YAML's
+        # marks would count it on the first line.
+        return raw.removeprefix("\ufeff")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
