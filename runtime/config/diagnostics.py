@@ -84,6 +84,7 @@ CODES: dict[str, str] = {
     "AIR310": "queue SLO max_wait is too short to measure",
     "AIR320": "unique claim shorter than the task's time limit",
     "AIR340": "a workflow's longest run reaches the visibility timeout",
+    "AIR341": "a workflow step runs a unique task (a held claim would stop the run silently)",
     "AIR311": "pool processes do not split its concurrency evenly",
     "AIR312": "an at_most_once queue carries tasks with retries",
     "AIR401": "invalid cron expression",

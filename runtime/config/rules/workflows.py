@@ -1,5 +1,5 @@
-"""Rules on workflows: every step names a declared task, and a whole run fits the broker's
-visibility timeout."""
+"""Rules on workflows: every step names a declared task that is not unique, and a whole run
+fits the broker's visibility timeout."""
 
 from __future__ import annotations
 
@@ -23,6 +23,18 @@ def workflow_tasks(ctx: Context) -> Iterator[Diagnostic]:
                     f"workflow '{workflow.name}' runs task '{step.task}', which is not declared",
                     step.origin if not step.args and not step.kwargs else step.origin.at("task"),
                     hint=did_you_mean(step.task, tasks, "declared tasks"),
+                )
+            elif tasks[step.task].unique is not None:
+                # A send whose claim is held is a no-op: a step sent after the one before it
+                # ends would never run, and the run would stop without a failure to show.
+                yield ctx.error(
+                    "AIR341",
+                    f"workflow '{workflow.name}' runs unique task '{step.task}': while another "
+                    f"'{step.task}' with the same key is queued or running, the step would not "
+                    "be sent and the run would stop without failing",
+                    step.origin if not step.args and not step.kwargs else step.origin.at("task"),
+                    hint=f"remove 'unique' from task '{step.task}', or the step from the "
+                    "workflow (send the task on its own)",
                 )
 
 
