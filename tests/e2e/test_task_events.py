@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import signal
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -27,28 +26,23 @@ TASK_EVENTS = ("task-received", "task-started", "task-succeeded")
 
 
 class EventListener:
-    """Collects every message published on the worker event exchange, in a thread."""
+    """Collects every message published on the worker event exchange, in redis-py's pub/sub
+    thread."""
 
     def __init__(self, redis_url: str) -> None:
         self.client = redis.Redis.from_url(redis_url)
         self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)
-        self.pubsub.psubscribe("*celeryev*")
         self.messages: list[list[dict[str, Any]]] = []  # one list of events per message
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._listen, daemon=True)
-        self._thread.start()
+        self.pubsub.psubscribe(**{"*celeryev*": self._collect})
+        self._thread = self.pubsub.run_in_thread(sleep_time=0.1, daemon=True)
 
-    def _listen(self) -> None:
-        while not self._stop.is_set():
-            raw = self.pubsub.get_message(timeout=0.1)
-            if raw is None:
-                continue
-            envelope = json.loads(raw["data"])
-            body = envelope["body"]
-            if envelope["properties"].get("body_encoding") == "base64":
-                body = base64.b64decode(body)
-            payload = json.loads(body)
-            self.messages.append(payload if isinstance(payload, list) else [payload])
+    def _collect(self, raw: dict[str, Any]) -> None:
+        envelope = json.loads(raw["data"])
+        body = envelope["body"]
+        if envelope["properties"].get("body_encoding") == "base64":
+            body = base64.b64decode(body)
+        payload = json.loads(body)
+        self.messages.append(payload if isinstance(payload, list) else [payload])
 
     def task_events(self, task_ids: set[str]) -> list[dict[str, Any]]:
         return [
@@ -62,7 +56,7 @@ class EventListener:
         return [m for m in list(self.messages) if any(e["type"].startswith("task-") for e in m)]
 
     def close(self) -> None:
-        self._stop.set()
+        self._thread.stop()
         self._thread.join(5)
         self.pubsub.close()
         self.client.close()
