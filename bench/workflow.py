@@ -28,6 +28,10 @@ import _workers as workers  # noqa: E402
 
 MARKER = "bench:workflow"
 POOL = "bench-c2"
+OPTIONS = (
+    common.Option("--steps", 30, "steps in each chain", least=1),
+    common.Option("--rounds", 7, "runs of each, alternating", least=1),
+)
 
 
 def plain_chain(app: Any, steps: int) -> Any:
@@ -115,11 +119,7 @@ def verdicts(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = common.arguments(__doc__)
-    add = parser.add_argument
-    add("--steps", type=int, default=30, help="steps in each chain (30)")
-    add("--rounds", type=int, default=7, help="runs of each, alternating (7)")
-    return common.parse(parser, argv, steps=1, rounds=1)
+    return common.parse(common.arguments(__doc__), argv, *OPTIONS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
