@@ -33,6 +33,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -428,10 +429,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = summary(records)
     print(common.text_table(*table(rows)))
     print("\n" + "\n".join(verdicts(rows) + comparisons(rows)))
-    section = None if args.no_docs else render(bench.env, args, rows)
     bench.report(
         args,
-        section,
+        partial(render, bench.env, args, rows),
         rows,
         records,
         verdicts(rows),

@@ -18,6 +18,7 @@ import statistics
 import sys
 import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,18 @@ def verdicts(rows: list[dict[str, Any]]) -> list[str]:
     ]
 
 
+def render(env: dict[str, Any], args: argparse.Namespace, rows: list[dict[str, Any]]) -> str:
+    extra = (
+        f"{args.steps} no-op steps per chain on one air worker (prefork pool of 2), "
+        f"{args.rounds} runs of each, alternating; send to last result."
+    )
+    notes = [
+        "The workflow side adds, per step: three message headers, the worker's success hook "
+        "counting the step in the run's Redis hash (one script call), and one hash write at send.",
+    ]
+    return "\n\n".join(workers.docs_section(env, extra, table(rows), verdicts(rows), notes))
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return common.parse(common.arguments(__doc__), argv, *OPTIONS)
 
@@ -129,20 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = summary(records, args.steps)
     print(common.text_table(*table(rows)))
     print("\n" + "\n".join(verdicts(rows)))
-    extra = (
-        f"{args.steps} no-op steps per chain on one air worker (prefork pool of 2), "
-        f"{args.rounds} runs of each, alternating; send to last result."
-    )
-    notes = [
-        "The workflow side adds, per step: three message headers, the worker's success hook "
-        "counting the step in the run's Redis hash (one script call), and one hash write at send.",
-    ]
-    section = None
-    if not args.no_docs:
-        section = "\n\n".join(
-            workers.docs_section(bench.env, extra, table(rows), verdicts(rows), notes)
-        )
-    bench.report(args, section, rows, records, verdicts(rows))
+    bench.report(args, partial(render, bench.env, args, rows), rows, records, verdicts(rows))
     return 0
 
 
