@@ -187,11 +187,38 @@ def arguments(doc: str) -> argparse.ArgumentParser:
     return argparse.ArgumentParser(description=doc.split("\n\n")[0])
 
 
+class Option(NamedTuple):
+    """A numeric option of a benchmark, declared once: its default (an int makes it an int
+    option, a float a float one, and its help ends with it) and the least value it takes."""
+
+    flag: str  # "--work-ms"
+    default: int | float
+    help: str
+    least: float | None = None  # None: any value
+
+    @property
+    def dest(self) -> str:
+        return self.flag.removeprefix("--").replace("-", "_")
+
+
 def parse(
-    parser: argparse.ArgumentParser, argv: Sequence[str] | None, **minimums: float
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str] | None,
+    *options: Option,
+    **minimums: float,
 ) -> argparse.Namespace:
-    """Add the `--no-docs` switch every benchmark has, parse `argv`, and stop with one usage
-    error naming each option below its minimum (`runs=1`: --runs must be at least 1)."""
+    """Add `options` and the `--no-docs` switch every benchmark has, parse `argv`, and stop with
+    one usage error naming each option below its minimum: an Option's `least`, or one given
+    here for an option the caller added itself (`runs=1`: --runs must be at least 1)."""
+    for option in options:
+        parser.add_argument(
+            option.flag,
+            type=type(option.default),
+            default=option.default,
+            help=f"{option.help} ({option.default:g})",
+        )
+    least = {o.dest: o.least for o in options if o.least is not None}
+    minimums = {**least, **minimums}
     parser.add_argument("--no-docs", action="store_true", help="do not update the docs")
     args = parser.parse_args(argv)
     low = [

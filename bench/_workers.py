@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -415,13 +415,15 @@ class Bench:
     def report(
         self,
         args: Any,
-        section: str | None,
+        render: Callable[[], str],
         summary: list[dict[str, Any]],
         runs: list[dict[str, Any]],
         verdicts: list[str],
         **more: Any,
     ) -> None:
-        """Raw results to bench/results/; `section` (None: leave the docs alone) to the docs."""
+        """Raw results to bench/results/; the docs section `render` returns to the docs, unless
+        --no-docs (then `render` is not called)."""
+        section = None if args.no_docs else render()
         results = {"summary": summary, "runs": runs, "verdicts": verdicts, **more}
         report(self.name, args, self.env, DOCS, self.marker, section, **results)
 

@@ -40,6 +40,12 @@ MARKER = "bench:exporter"
 SCRAPE_GOAL_MS = 100.0
 STAMP_GOAL = 0.05
 EMPTY_DB = 2  # the baseline exporter's broker database: same config, nothing waiting
+OPTIONS = (
+    common.Option("--messages", 100_000, "waiting messages", least=1),
+    common.Option("--scrapes", 30, "timed scrapes of each exporter", least=1),
+    common.Option("--sends", 1000, "sends per stamp round", least=1),
+    common.Option("--rounds", 30, "timed pairs of stamp rounds", least=1),
+)
 
 
 def fill(broker: workers.Broker, app: Any, messages: int) -> int:
@@ -253,13 +259,7 @@ def render(env: dict[str, Any], args: argparse.Namespace, result: dict[str, Any]
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = common.arguments(__doc__)
-    add = parser.add_argument
-    add("--messages", type=int, default=100_000, help="waiting messages (100000)")
-    add("--scrapes", type=int, default=30, help="timed scrapes of each exporter (30)")
-    add("--sends", type=int, default=1000, help="sends per stamp round (1000)")
-    add("--rounds", type=int, default=30, help="timed pairs of stamp rounds (30)")
-    return common.parse(parser, argv, messages=1, scrapes=1, sends=1, rounds=1)
+    return common.parse(common.arguments(__doc__), argv, *OPTIONS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -33,6 +33,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,19 @@ import _workers as workers  # noqa: E402
 MARKER = "bench:priority-latency"
 TARGETS_MS = {"single": 10.0, "burst": 40.0}
 ISSUE_CELERY_MS = {"single": 12.6, "burst": 98.6}  # Celery defaults as measured for issue 3
+OPTIONS = (
+    common.Option("--backlog", 20000, "low-priority tasks queued", least=1000),
+    common.Option("--work-ms", 1.0, "sleep of every task, ms"),
+    common.Option("--concurrency", 2, "prefork pool size", least=1),
+    common.Option("--singles", 200, "urgent tasks sent one at a time", least=1),
+    common.Option("--gap-ms", 10.0, "time between two singles, ms"),
+    common.Option("--bursts", 4, "bursts per run", least=1),
+    common.Option("--burst-size", 50, "urgent tasks per burst", least=1),
+    common.Option("--burst-gap-ms", 300.0, "pause before each burst, ms"),
+    common.Option("--settle", 1.0, "seconds of backlog work before sending"),
+    common.Option("--rounds", 3, "runs of air and of Celery", least=1),
+    common.Option("--wrong-way-rounds", 1, "runs of the wrong-way case; 0 skips"),
+)
 
 
 @dataclass(frozen=True)
@@ -402,22 +416,7 @@ def render(env: dict[str, Any], args: argparse.Namespace, rows: list[dict[str, A
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = common.arguments(__doc__)
-    add = parser.add_argument
-    add("--backlog", type=int, default=20000, help="low-priority tasks queued (20000)")
-    add("--work-ms", type=float, default=1.0, help="sleep of every task, ms (1)")
-    add("--concurrency", type=int, default=2, help="prefork pool size (2)")
-    add("--singles", type=int, default=200, help="urgent tasks sent one at a time (200)")
-    add("--gap-ms", type=float, default=10.0, help="time between two singles, ms (10)")
-    add("--bursts", type=int, default=4, help="bursts per run (4)")
-    add("--burst-size", type=int, default=50, help="urgent tasks per burst (50)")
-    add("--burst-gap-ms", type=float, default=300.0, help="pause before each burst, ms (300)")
-    add("--settle", type=float, default=1.0, help="seconds of backlog work before sending (1)")
-    add("--rounds", type=int, default=3, help="runs of air and of Celery (3)")
-    add("--wrong-way-rounds", type=int, default=1, help="runs of the wrong-way case; 0 skips (1)")
-    return common.parse(
-        parser, argv, rounds=1, singles=1, bursts=1, burst_size=1, backlog=1000, concurrency=1
-    )
+    return common.parse(common.arguments(__doc__), argv, *OPTIONS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -430,10 +429,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = summary(records)
     print(common.text_table(*table(rows)))
     print("\n" + "\n".join(verdicts(rows) + comparisons(rows)))
-    section = None if args.no_docs else render(bench.env, args, rows)
     bench.report(
         args,
-        section,
+        partial(render, bench.env, args, rows),
         rows,
         records,
         verdicts(rows),

@@ -26,6 +26,7 @@ import statistics
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -211,8 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = summary(records)
     print(common.text_table(*table(rows, args.concurrency)))
     print("\n" + "\n".join(verdicts(rows)))
-    section = None if args.no_docs else render(bench.env, args, rows, warmup)
-    bench.report(args, section, rows, records, verdicts(rows), commands=commands)
+    docs = partial(render, bench.env, args, rows, warmup)
+    bench.report(args, docs, rows, records, verdicts(rows), commands=commands)
     return 0
 
 

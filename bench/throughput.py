@@ -30,6 +30,7 @@ import statistics
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -388,11 +389,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if explained:
         print("\n" + common.text_table(*explain_table(explained)))
     print("\n" + "\n".join(verdicts(rows)))
-    section = None if args.no_docs else render(bench.env, args, rows, explained)
     ablations = {k: {"flags": f, "settings": s} for k, (_, f, s) in ABLATIONS.items()}
     bench.report(
         args,
-        section,
+        partial(render, bench.env, args, rows, explained),
         rows,
         records,
         verdicts(rows),

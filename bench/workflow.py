@@ -18,6 +18,7 @@ import statistics
 import sys
 import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,10 @@ import _workers as workers  # noqa: E402
 
 MARKER = "bench:workflow"
 POOL = "bench-c2"
+OPTIONS = (
+    common.Option("--steps", 30, "steps in each chain", least=1),
+    common.Option("--rounds", 7, "runs of each, alternating", least=1),
+)
 
 
 def plain_chain(app: Any, steps: int) -> Any:
@@ -114,12 +119,20 @@ def verdicts(rows: list[dict[str, Any]]) -> list[str]:
     ]
 
 
+def render(env: dict[str, Any], args: argparse.Namespace, rows: list[dict[str, Any]]) -> str:
+    extra = (
+        f"{args.steps} no-op steps per chain on one air worker (prefork pool of 2), "
+        f"{args.rounds} runs of each, alternating; send to last result."
+    )
+    notes = [
+        "The workflow side adds, per step: three message headers, the worker's success hook "
+        "counting the step in the run's Redis hash (one script call), and one hash write at send.",
+    ]
+    return "\n\n".join(workers.docs_section(env, extra, table(rows), verdicts(rows), notes))
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = common.arguments(__doc__)
-    add = parser.add_argument
-    add("--steps", type=int, default=30, help="steps in each chain (30)")
-    add("--rounds", type=int, default=7, help="runs of each, alternating (7)")
-    return common.parse(parser, argv, steps=1, rounds=1)
+    return common.parse(common.arguments(__doc__), argv, *OPTIONS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -129,20 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = summary(records, args.steps)
     print(common.text_table(*table(rows)))
     print("\n" + "\n".join(verdicts(rows)))
-    extra = (
-        f"{args.steps} no-op steps per chain on one air worker (prefork pool of 2), "
-        f"{args.rounds} runs of each, alternating; send to last result."
-    )
-    notes = [
-        "The workflow side adds, per step: three message headers, the worker's success hook "
-        "counting the step in the run's Redis hash (one script call), and one hash write at send.",
-    ]
-    section = None
-    if not args.no_docs:
-        section = "\n\n".join(
-            workers.docs_section(bench.env, extra, table(rows), verdicts(rows), notes)
-        )
-    bench.report(args, section, rows, records, verdicts(rows))
+    bench.report(args, partial(render, bench.env, args, rows), rows, records, verdicts(rows))
     return 0
 
 
