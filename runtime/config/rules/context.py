@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -53,6 +53,11 @@ def did_you_mean(name: str, choices: Iterable[str], label: str) -> str:
     )
     listing = f"{label}: {shown}" if names else f"no {label.removeprefix('declared ')} are declared"
     return f"did you mean '{close[0]}'? {listing}" if close else listing
+
+
+def first_few(names: Sequence[str], most: int = 5) -> str:
+    """The first `most` names, comma-separated, with ' ...' when there are more."""
+    return ", ".join(names[:most]) + (" ..." if len(names) > most else "")
 
 
 def has(ctx: Context, origin: Origin) -> bool:

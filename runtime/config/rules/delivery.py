@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from runtime.config.diagnostics import Diagnostic
-from runtime.config.rules.context import Context
+from runtime.config.rules.context import Context, first_few
 
 
 def at_most_once_retries(ctx: Context) -> Iterator[Diagnostic]:
@@ -20,7 +20,7 @@ def at_most_once_retries(ctx: Context) -> Iterator[Diagnostic]:
             yield ctx.warning(
                 "AIR312",
                 f"queue '{queue.name}' is at_most_once, but tasks routed to it retry: "
-                f"{', '.join(retrying[:5])}{' ...' if len(retrying) > 5 else ''}",
+                + first_few(retrying),
                 queue.origin.at("delivery"),
                 hint="a worker that dies mid-task loses the task, retries or not: use "
                 "at_least_once for work that must be done, or set retry.max: 0 on these tasks",

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from runtime.config.diagnostics import Diagnostic
 from runtime.config.model import Autoscale, Pool, Replicas
-from runtime.config.rules.context import Context, line_of
+from runtime.config.rules.context import Context, first_few, line_of
 from runtime.config.units import format_duration
 
 
@@ -127,7 +127,7 @@ def pool_limits(ctx: Context) -> Iterator[Diagnostic]:
                 "AIR305",
                 f"pool '{pool.name}' uses the {pool.pool} pool, which "
                 f"does not enforce time limits, but runs tasks that have them: "
-                f"{', '.join(limited[:5])}{' ...' if len(limited) > 5 else ''}",
+                + first_few(limited),
                 pool.origin.at("pool"),
                 hint="use pool: prefork or solo, or remove the time limits",
             )
