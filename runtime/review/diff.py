@@ -18,6 +18,8 @@ TIMING = ("cron", "every", "timezone", "enabled")
 
 @dataclass(frozen=True, slots=True)
 class Change:
+    """One setting of an item, before and after: values as a user writes them."""
+
     key: str
     old: str
     new: str
@@ -26,6 +28,8 @@ class Change:
 
 @dataclass(frozen=True, slots=True)
 class ItemDiff:
+    """What a change does to one queue, pool, task, schedule or workflow (or the broker)."""
+
     kind: str
     name: str
     action: str  # add | change | rename | remove

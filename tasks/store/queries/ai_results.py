@@ -53,6 +53,7 @@ def save_contact_analysis(
 
 
 def get_contact_analysis(conn: sa.Connection, contact_id: int, kind: str) -> sa.Row[Any] | None:
+    """The contact's stored analysis of `kind`, or None."""
     return _get(conn, contact_analyses, contact_id=contact_id, kind=kind)
 
 
@@ -60,6 +61,7 @@ def save_interaction_analysis(
     conn: sa.Connection, *, interaction_id: int, kind: str, results: dict[str, Any],
     provider: str,
 ) -> bool:
+    """Store an analysis of an interaction; `kind` e.g. 'analysis'."""
     key = {"interaction_id": interaction_id, "kind": kind}
     return _save(conn, interaction_analyses, key, {"results": results, "provider": provider})
 
@@ -67,6 +69,7 @@ def save_interaction_analysis(
 def get_interaction_analysis(
     conn: sa.Connection, interaction_id: int, kind: str
 ) -> sa.Row[Any] | None:
+    """The interaction's stored analysis of `kind`, or None."""
     return _get(conn, interaction_analyses, interaction_id=interaction_id, kind=kind)
 
 
@@ -77,6 +80,7 @@ def save_briefing(conn: sa.Connection, *, meeting_id: int, content: str, provide
 
 
 def get_briefing(conn: sa.Connection, meeting_id: int) -> sa.Row[Any] | None:
+    """The meeting's stored briefing, or None."""
     return _get(conn, briefings, meeting_id=meeting_id)
 
 
@@ -91,6 +95,7 @@ def save_generated_message(
 def get_generated_message(
     conn: sa.Connection, contact_id: int, purpose: str
 ) -> sa.Row[Any] | None:
+    """The stored draft for a contact and purpose, or None."""
     return _get(conn, generated_messages, contact_id=contact_id, purpose=purpose)
 
 
