@@ -36,8 +36,15 @@ def _prepare(app, schedule: str, expected: str, at_ms: int) -> Fire:
     return scheduler._step(app.air_plan.beat[schedule], expected, fire, 0.0, fire.timestamp())
 
 
-def _start(platform: Platform, redis_client) -> tuple[object, Fires, str]:
-    platform.write(queues_config(platform.redis_url), schedules(tick=TICK))
+UNIQUE_ECHO = {"queue": "default", "unique": {"for": "1m", "key": ["value"]}}
+
+
+def _start(platform: Platform, redis_client, echo: dict | None = None) -> tuple[object, Fires, str]:
+    """The `tick` schedule, its cursor started; `echo`: sample.echo's policy, if not the default."""
+    queues = queues_config(platform.redis_url)
+    if echo is not None:
+        queues["tasks"]["sample.echo"] = echo
+    platform.write(queues, schedules(tick=TICK))
     fires = Fires(redis_client)
     return platform.app(), fires, fires.start("tick", 1000)
 
@@ -136,18 +143,10 @@ def test_a_workflow_fire_records_the_run_and_sends_its_first_steps_in_one_commit
     assert sorted(e["tag"] for e in events(redis_client, "steps")) == ["b", "c", "d"]
 
 
-def _unique_tick(platform: Platform, redis_client) -> tuple[object, Fires, str]:
-    queues = queues_config(platform.redis_url)
-    queues["tasks"]["sample.echo"] = {"queue": "default", "unique": {"for": "1m", "key": ["value"]}}
-    platform.write(queues, schedules(tick=TICK))
-    fires = Fires(redis_client)
-    return platform.app(), fires, fires.start("tick", 1000)
-
-
 def test_a_fire_of_a_unique_task_already_queued_is_skipped_as_an_overlap(
     platform: Platform, redis_client
 ) -> None:
-    app, fires, start = _unique_tick(platform, redis_client)
+    app, fires, start = _start(platform, redis_client, UNIQUE_ECHO)
     manual = app.send_task("sample.echo", args=["x"])  # no worker: it stays queued, claimed
 
     assert fires.commit(_prepare(app, "tick", start, 2000)) == "overlap"
@@ -162,7 +161,7 @@ def test_a_unique_fire_takes_its_claim_in_the_commit_so_a_killed_beat_leaks_none
     """Preparing a fire claims nothing (beat A, killed before its commit, holds no claim that
     would block the fire for `unique.for`); the commit claims for the message it pushes, and
     the worker releases the claim when the task ends, so the next fire is sent."""
-    app, fires, start = _unique_tick(platform, redis_client)
+    app, fires, start = _start(platform, redis_client, UNIQUE_ECHO)
     _prepare(app, "tick", start, 2000)  # beat A, killed
     assert list(redis_client.scan_iter(match="air:unique:*")) == []
 
@@ -180,7 +179,7 @@ def test_a_unique_fire_takes_its_claim_in_the_commit_so_a_killed_beat_leaks_none
 def test_a_send_that_claims_between_prepare_and_commit_turns_the_fire_into_an_overlap(
     platform: Platform, redis_client
 ) -> None:
-    app, fires, start = _unique_tick(platform, redis_client)
+    app, fires, start = _start(platform, redis_client, UNIQUE_ECHO)
     fire = _prepare(app, "tick", start, 2000)
     manual = app.send_task("sample.echo", args=["x"])
 
