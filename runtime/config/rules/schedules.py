@@ -1,4 +1,5 @@
-"""Rules on schedules: cron and `every` timing against task limits and overlap; time zones."""
+"""Rules on schedules: cron and `every` timing against task (or workflow) limits and overlap;
+time zones."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from runtime.config import cron
 from runtime.config.diagnostics import Diagnostic
 from runtime.config.model import Schedule
 from runtime.config.rules.context import Context, has
+from runtime.config.rules.workflows import longest_run
 from runtime.config.units import format_duration
 
 
@@ -17,18 +19,16 @@ def schedule_timing(ctx: Context) -> Iterator[Diagnostic]:
     for schedule in ctx.config.schedules.values():
         problems = list(_timing_problems(ctx, schedule))
         yield from problems
-        task = ctx.config.tasks.get(schedule.task)
+        run = _longest_run(ctx, schedule)
         if (
             problems
-            or task is None
+            or run is None
             or schedule.overlap == "skip"
             or not schedule.enabled
             or cron.timezone_problem(schedule.timezone)
         ):
             continue
-        longest = task.time_limit.hard or task.time_limit.soft
-        if longest is None:
-            continue
+        what, longest = run
         if schedule.every is not None:
             period: timedelta | None = schedule.every
         elif schedule.cron is not None:
@@ -41,12 +41,24 @@ def schedule_timing(ctx: Context) -> Iterator[Diagnostic]:
             yield ctx.warning(
                 "AIR403",
                 f"schedule '{schedule.name}' fires every "
-                f"{format_duration(period)} but task '{task.name}' may run for "
+                f"{format_duration(period)} but {what} may run for "
                 f"{format_duration(longest)}: runs can pile up",
                 schedule.origin,
                 key=True,
                 hint="set 'overlap: skip', or lengthen the period",
             )
+
+
+def _longest_run(ctx: Context, schedule: Schedule) -> tuple[str, timedelta] | None:
+    """What the schedule runs, and how long one run may take at most (None: unbounded, or
+    nothing declared to run)."""
+    if schedule.workflow:
+        workflow = ctx.config.workflows.get(schedule.workflow)
+        longest = longest_run(ctx.config, workflow.steps) if workflow else None
+        return None if longest is None else (f"workflow '{schedule.workflow}'", longest)
+    task = ctx.config.tasks.get(schedule.task)
+    longest = (task.time_limit.hard or task.time_limit.soft) if task else None
+    return None if longest is None else (f"task '{schedule.task}'", longest)
 
 
 def _timing_problems(ctx: Context, schedule: Schedule) -> Iterator[Diagnostic]:
