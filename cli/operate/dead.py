@@ -13,7 +13,7 @@ from cli.options import CliOptions, config_option, format_option, pass_options
 from runtime.broker.clients import broker_client
 from runtime.broker.deadletter import DeadLetter, DeadLetterStore
 from runtime.compiler.plan import Plan
-from runtime.config.errors import UsageError
+from runtime.config.errors import AirError, UsageError
 
 EPILOG = """\b
 Examples:
@@ -100,6 +100,7 @@ def replay(
         else [_get(store, i) for i in task_ids]
     )
     app = celery_app(plan)
+    kept: list[str] = []  # unique tasks whose key another task holds
     for letter in letters:
         step = letter.workflow
         if step and step["name"] in plan.workflows:
@@ -122,9 +123,23 @@ def replay(
             kwargs=letter.kwargs,
             expires=policy.expires if policy else None,
         )
+        if getattr(result, "air_duplicate", False):  # a unique task's send was a no-op
+            kept.append(letter.id)
+            click.echo(
+                f"kept {letter.task}[{letter.id}]: {letter.task}[{result.id}] with the same "
+                "unique key is queued or running, so nothing was sent",
+                err=True,
+            )
+            continue
         store.remove(letter.id)
         click.echo(f"replayed {letter.task}[{letter.id}] as {result.id}")
-    click.echo(f"{len(letters)} replayed", err=True)
+    click.echo(f"{len(letters) - len(kept)} replayed", err=True)
+    if kept:
+        raise AirError(
+            f"{len(kept)} dead letter(s) not replayed and kept in the store",
+            hint="replay them once the task holding their unique key has ended "
+            f"(air dead replay {' '.join(kept)})",
+        )
 
 
 @dead.command("purge")

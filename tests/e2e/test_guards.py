@@ -99,6 +99,31 @@ def test_a_unique_claim_is_released_on_failure_and_expires_without_a_worker(
     wait_until(lambda: not redis_client.keys("air:unique:*"), timeout=10)  # released on failure
 
 
+def test_replaying_a_unique_task_whose_key_is_held_keeps_the_dead_letter(
+    platform: Platform, redis_client: redis.Redis
+) -> None:
+    """Replay's send is a no-op while another task with the same key is queued: the entry
+    stays in the store (it used to be removed, as if replayed), and the command says so."""
+    from runtime.broker.deadletter import DeadLetter, DeadLetterStore
+
+    config = queues_config(platform.redis_url)
+    config["tasks"]["sample.slow"] = {"unique": {"for": "1m", "key": ["key"]}}
+    platform.write(config)
+    store = DeadLetterStore(redis_client)
+    store.add(
+        DeadLetter(id="failed-1", task="sample.slow", reason="failed", kwargs={"key": "a"})
+    )
+    holder = _send(platform, "sample.slow", "--kwargs", json.dumps({"key": "a", "seconds": 0}))
+
+    replayed = platform.run_air("dead", "replay", "failed-1")
+
+    assert replayed.returncode == 1, replayed.stderr
+    assert f"sample.slow[{holder.stdout.strip()}] with the same unique key" in replayed.stderr
+    assert "air dead replay failed-1" in replayed.stderr and "Traceback" not in replayed.stderr
+    assert store.get("failed-1") is not None
+    assert sum(redis_client.llen(k) for k in list_keys("default")) == 1  # only the holder
+
+
 def _dead(platform: Platform) -> bool:
     done = platform.run_air("dead", "list")
     return "sample.always_fails" in done.stdout
