@@ -17,11 +17,12 @@ A task that succeeded leaves a completion marker, DONE (its task id, kept a litt
 visibility timeout), written by the same script with its acknowledgement: no round trip of its
 own, whether or not its result is stored. The redelivery guard (runtime/celeryapp/guards.py)
 acknowledges a redelivered message whose task has one without running it. Acknowledgements
-(and markers) that could not reach Redis because the connection was lost are kept by the
-process (UNDELIVERED) and sent with the first fetch after it reconnects: a message whose
-outage was shorter than the visibility timeout is then never redelivered, and one that came
-back anyway finds the marker. A worker that stops during the outage loses them: its finished
-tasks run again after the visibility timeout, as before.
+(and markers) that could not reach Redis because the connection was lost, and those of tasks
+that end after it was lost, are kept by the process (UNDELIVERED) and sent with the next fetch
+of the connection that replaces it: a message whose outage was shorter than the visibility
+timeout is then never redelivered, and one that came back anyway finds the marker. A worker
+that stops during the outage loses them: its finished tasks run again after the visibility
+timeout, as before.
 """
 
 from __future__ import annotations
@@ -109,6 +110,13 @@ class QoS(kombu_redis.QoS):
         if delivery_tag in self.unrecorded:
             self.unrecorded.discard(delivery_tag)
             return
+        if self.channel.closed:
+            # A task that ended after its connection was lost (Celery cancels a running task
+            # then, but one its pool child had not yet reported started runs on): the channel
+            # of the next connection sends this, or the message would run again.
+            UNDELIVERED[0].append(delivery_tag)
+            UNDELIVERED[1].extend([done] if done else [])
+            return
         loop = getattr(self.channel.connection, "air_loop", None)
         if loop is None or threading.current_thread() is not threading.main_thread():
             # No event loop (a plain kombu consumer), or a pool thread (the loop's timers are
@@ -123,7 +131,10 @@ class QoS(kombu_redis.QoS):
             loop.call_later(ACK_DELAY, self._flush_later)
 
     def take_pending(self) -> tuple[list[str], list[str]]:
-        """(delivery tags, ids of succeeded tasks) to send, and forget them here."""
+        """(delivery tags, ids of succeeded tasks) to send, and forget them here; with them,
+        what closed channels left undelivered since this one opened."""
+        if UNDELIVERED[0] or UNDELIVERED[1]:
+            self.give_back(*take_undelivered())
         taken = self.pending, self.pending_done
         self.pending, self.pending_done = [], []
         return taken

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from typing import Any
 
 import structlog
 from celery import Celery, concurrency
+from celery.exceptions import CPendingDeprecationWarning
 from celery.utils.nodenames import default_nodename, host_format
 
 from runtime.broker.transport import check_kombu
@@ -28,6 +30,11 @@ def run_worker(
 ) -> int:
     """Run process number `process` (1..worker.processes) of the pool."""
     check_kombu()
+    # Celery warns at every lost connection that it will cancel running tasks by default in
+    # 6.0; air chooses not to (runtime/compiler/compile.py says why): not news for an operator.
+    warnings.filterwarnings(
+        "ignore", message=r"\s*In Celery 5.1 we introduced", category=CPendingDeprecationWarning
+    )
     options: dict[str, Any] = dict(worker.options)
     kind = options.pop("pool")
     options["pool_cls"] = concurrency.get_implementation(kind)

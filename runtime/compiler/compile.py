@@ -215,9 +215,12 @@ def _celery_settings(
         "worker_prefetch_multiplier": 1,
         # Publishes task events in batches (runtime/celeryapp/consumer.py).
         "worker_consumer": "runtime.celeryapp.consumer:AirConsumer",
-        # On a lost broker connection, unacknowledged running tasks are redelivered anyway; cancel
-        # them rather than let them finish and run a second time.
-        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        # Running tasks go on when the broker connection is lost: their acknowledgements (and
+        # completion markers) are sent by the next connection (runtime/broker/fetch.py), and a
+        # running task is never redelivered meanwhile (the visibility timeout exceeds every hard
+        # limit, AIR302). Celery's cancelling them instead made tasks whose body had just ended
+        # run a second time (1 unit in every 30 s outage run of tests/chaos/test_workers.py).
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": {
             "visibility_timeout": visibility,

@@ -41,6 +41,19 @@ def durable_platform(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator
         server.stop()
 
 
+@pytest.fixture
+def events_client(own_redis: RedisServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[redis.Redis]:
+    """Where the sample tasks log their events (AIR_TEST_EVENTS_URL): a Redis the test never
+    takes down. A unit of work logging to the broker under test waits on it (redis-py retries a
+    lost connection), can overrun its hard limit while Redis restarts on a loaded machine, and
+    then ends as a timeout dead letter: a measure of the test's logging, not of air (seen in a
+    run of the whole suite)."""
+    monkeypatch.setenv("AIR_TEST_EVENTS_URL", f"{own_redis.url}/0")
+    client = redis.Redis.from_url(f"{own_redis.url}/0")
+    yield client
+    client.close()
+
+
 @dataclass
 class Figures:
     """What a chaos run did to `sent` units of sample.work."""

@@ -3,10 +3,7 @@
 The result write of a task whose body ends while the result backend's Redis is down goes to
 the worker's spool (runtime/broker/result_backend.py) instead of retrying into the task's hard
 time limit, where the pool parent would kill the process and record FAILURE and a `timeout`
-dead letter; it is stored once Redis is back: SUCCESS, no dead letter, one run. (When the
-broker itself goes down, a prefork parent terminates its running tasks at once, Celery's
-worker_cancel_long_running_tasks_on_connection_loss, so their redelivery is their first
-complete run.)
+dead letter; it is stored once Redis is back: SUCCESS, no dead letter, one run.
 """
 
 from __future__ import annotations

@@ -41,8 +41,10 @@ def test_bulk_messages_match_a_single_send_and_are_pipelined(
 
         assert len(ids) == len(set(ids)) == 2501 and single.id not in ids
         assert commands["cmdstat_lpush"]["calls"] == 2501
-        # 3 pipelines of up to 1,000 messages (each read in 16 KiB chunks), not 2,501 round trips
-        assert stats["total_reads_processed"] < 2501 / 10
+        # 3 pipelines of up to 1,000 messages, not 2,501 round trips. The server reads each in
+        # 16 KiB chunks at best, more when the client's writes reach it piecemeal (a loaded
+        # machine: 287 reads seen), so the bound only separates pipelined from not.
+        assert stats["total_reads_processed"] < 2501 / 4
         assert "cmdstat_subscribe" not in commands
         messages = _queued(redis_client, "default")
         assert len(messages) == 2501
