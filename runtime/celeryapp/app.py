@@ -71,6 +71,8 @@ class AirCelery(Celery):  # type: ignore[misc]
     publishes it can capture instead of sending."""
 
     air_plan: Plan
+    # The producer and the capture of this thread while publish_commands runs.
+    _capturing = threading.local()
 
     def send_task(self, name: str, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
         policy = self.air_plan.tasks.get(name)
@@ -86,8 +88,6 @@ class AirCelery(Celery):  # type: ignore[misc]
         if capture is not None:  # publish_commands is on in this thread
             options["producer"] = self._capturing.producer
         return super().send_task(name, args, kwargs, **options)
-
-    _capturing = threading.local()
 
     def publish_commands(self, send: Callable[[], object], what: str) -> Captured:
         """The Redis commands that `send()` would run to publish its messages, with Celery's
