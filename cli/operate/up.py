@@ -20,7 +20,7 @@ from runtime.compiler.plan import Plan, WorkerPlan
 from runtime.config.errors import BrokerUnreachable
 from runtime.config.redact import redact
 from runtime.process import embedded, jsonlines
-from runtime.process.supervisor import Child, Supervisor
+from runtime.process.supervisor import Child, Supervisor, write_line
 
 EPILOG = """\b
 Examples:
@@ -133,7 +133,7 @@ def _sayer(json_lines: bool) -> Callable[[str], None]:
     """air up's own notes, on stderr: `air: ...` for a person, a JSON line for a collector."""
 
     def say(message: str) -> None:
-        click.echo(jsonlines.note(message) if json_lines else f"air: {message}", err=True)
+        write_line(sys.stderr, jsonlines.note(message) if json_lines else f"air: {message}")
 
     return say
 

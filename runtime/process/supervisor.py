@@ -88,8 +88,7 @@ class Supervisor:
 
     def _write(self, line: str) -> None:
         with self.lock:
-            self.out.write(line + "\n")
-            self.out.flush()
+            write_line(self.out, line)
 
     def _pump(self, child: Child, stream: IO[bytes]) -> None:
         for raw in iter(stream.readline, b""):
@@ -215,6 +214,30 @@ class Supervisor:
             if left <= 0:
                 return
             time.sleep(min(0.05, left))
+
+
+def write_line(stream: IO[str], line: str) -> None:
+    """Write a line; if its reader has gone (`air up | tee log` after a Ctrl-C, a collector that
+    died), mute the stream instead of raising. The children must still be drained (a reader
+    thread that died would leave a worker blocked on a full pipe), stopped, and their Redis shut
+    down, whether or not anyone reads what the supervisor says about it."""
+    try:
+        stream.write(line + "\n")
+        stream.flush()
+    except BrokenPipeError:
+        _mute(stream)
+
+
+def _mute(stream: IO[str]) -> None:
+    # Point the descriptor at /dev/null, so later writes and the interpreter's flush at exit
+    # (which would report the broken pipe again) go nowhere.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, stream.fileno())
+    except (OSError, ValueError):  # no descriptor of its own: nothing is flushed at exit
+        pass
+    finally:
+        os.close(devnull)
 
 
 def _alive(child: Child) -> bool:

@@ -17,8 +17,10 @@ from tests.waiting import wait_until
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
 
-def test_air_up_starts_redis_every_pool_and_beat_and_stops_them_all(platform: Platform) -> None:
-    port = free_port()  # nothing listens here: air up must start its embedded Redis
+def _up_with_embedded_redis(platform: Platform) -> tuple[subprocess.Popen[bytes], int]:
+    """`air up` on a free port (nothing listens there: it must start its embedded Redis),
+    returned once every pool is ready."""
+    port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
     platform.write(
         queues_config(url, broker={"url": url, "result_backend": f"{url[:-1]}1"}),
@@ -36,6 +38,19 @@ def test_air_up_starts_redis_every_pool_and_beat_and_stops_them_all(platform: Pl
         platform.redis_url = url
         for pool in ("urgent", "default", "bulk"):
             platform.wait_ready(pool, timeout=40)
+    except BaseException:
+        up.kill()
+        raise
+    return up, port
+
+
+def _still_running(processes: list[psutil.Process]) -> list[list[str]]:
+    return [p.cmdline() for p in processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+
+def test_air_up_starts_redis_every_pool_and_beat_and_stops_them_all(platform: Platform) -> None:
+    up, port = _up_with_embedded_redis(platform)
+    try:
         descendants = psutil.Process(up.pid).children(recursive=True)
         names = " ".join(" ".join(p.cmdline()) for p in descendants)
         assert "beat" in names and "redis-server" in names
@@ -49,8 +64,26 @@ def test_air_up_starts_redis_every_pool_and_beat_and_stops_them_all(platform: Pl
     assert up.returncode == 0, output
     assert "POOL" in output and "CONCURRENCY" in output  # the start-up table
     assert "air: stopped" in output
-    alive = [p for p in descendants if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
-    assert alive == [], [p.cmdline() for p in alive]
+    assert _still_running(descendants) == []
+    assert not answers("127.0.0.1", port)
+
+
+def test_air_up_stops_everything_when_its_output_is_gone(platform: Platform) -> None:
+    # `air up 2>&1 | tee log` and a Ctrl-C: tee dies first, and every line air up writes while
+    # shutting down meets a closed pipe. It used to raise there, leaving the embedded Redis
+    # running with nobody to stop it.
+    up, port = _up_with_embedded_redis(platform)
+    try:
+        descendants = psutil.Process(up.pid).children(recursive=True)
+        assert up.stdout is not None
+        up.stdout.close()
+        up.send_signal(signal.SIGINT)
+        up.wait(timeout=60)
+    finally:
+        if up.poll() is None:
+            up.kill()
+    assert up.returncode == 0
+    assert _still_running(descendants) == []
     assert not answers("127.0.0.1", port)
 
 
