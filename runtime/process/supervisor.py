@@ -11,6 +11,7 @@ from the start would reach the pool processes too, which die on SIGTERM mid-task
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -231,13 +232,11 @@ def write_line(stream: IO[str], line: str) -> None:
 def _mute(stream: IO[str]) -> None:
     # Point the descriptor at /dev/null, so later writes and the interpreter's flush at exit
     # (which would report the broken pipe again) go nowhere.
+    # A stream with no descriptor of its own (OSError, ValueError) has nothing flushed at exit.
     devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
+    with contextlib.suppress(OSError, ValueError):
         os.dup2(devnull, stream.fileno())
-    except (OSError, ValueError):  # no descriptor of its own: nothing is flushed at exit
-        pass
-    finally:
-        os.close(devnull)
+    os.close(devnull)
 
 
 def _alive(child: Child) -> bool:
